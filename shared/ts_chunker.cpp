@@ -1,0 +1,78 @@
+#include "ts_chunker.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "clock.h"
+
+namespace mpegcast {
+
+TsChunker::TsChunker(size_t max_chunk_bytes)
+    : max_chunk_bytes_(max_chunk_bytes < kTsPacketSize ? kTsPacketSize
+                                                       : max_chunk_bytes / kTsPacketSize * kTsPacketSize) {
+  last_cc_.fill(-1);
+}
+
+void TsChunker::reset() {
+  aligner_.reset();
+  detector_.reset();
+  current_.reset();
+  has_pat_ = has_pmt_ = false;
+  ++psi_version_;
+  last_cc_.fill(-1);
+}
+
+void TsChunker::feed(const uint8_t* data, size_t len, const Sink& sink) {
+  stats_.bytes_in += len;
+  const uint64_t discarded_before = aligner_.discarded_bytes();
+  aligner_.feed(data, len, [&](const uint8_t* p, size_t count) { packets(p, count, sink); });
+  stats_.discarded_bytes += aligner_.discarded_bytes() - discarded_before;
+  stats_.sync_losses = aligner_.sync_losses();
+  emit(sink);
+}
+
+void TsChunker::emit(const Sink& sink) {
+  if (!current_ || current_->empty()) return;
+  current_->seq = next_seq_++;
+  ++stats_.chunks;
+  sink(std::move(current_));
+  current_.reset();
+}
+
+void TsChunker::packets(const uint8_t* p, size_t count, const Sink& sink) {
+  for (size_t i = 0; i < count; ++i, p += kTsPacketSize) {
+    ++stats_.packets;
+    const TsPacketKind kind = detector_.inspect(p);
+    if (!kind.valid) continue;  // adaptation_field_length out of range: drop the packet
+    if (kind.pid != kPidNull && kind.has_payload) {
+      int16_t& last = last_cc_[kind.pid];
+      if (last >= 0 && kind.continuity_counter != ((last + 1) & 0x0F) && kind.continuity_counter != last) {
+        ++stats_.cc_errors;
+      }
+      last = kind.continuity_counter;
+    }
+    if (kind.pat && (!has_pat_ || std::memcmp(pat_.data() + 4, p + 4, kTsPacketSize - 4) != 0)) {
+      has_pat_ = true;
+      ++psi_version_;
+    } else if (kind.pmt && (!has_pmt_ || std::memcmp(pmt_.data() + 4, p + 4, kTsPacketSize - 4) != 0)) {
+      has_pmt_ = true;
+      ++psi_version_;
+    }
+    // Keep the newest copy (its continuity_counter is the newest too).
+    if (kind.pat) std::memcpy(pat_.data(), p, kTsPacketSize);
+    if (kind.pmt) std::memcpy(pmt_.data(), p, kTsPacketSize);
+    if (kind.keyframe) {
+      ++stats_.keyframes;
+      emit(sink);
+    }
+    if (current_ && current_->room() < kTsPacketSize) emit(sink);
+    if (!current_) {
+      current_ = Chunk::create(std::min(max_chunk_bytes_, (count - i) * kTsPacketSize));
+      current_->created_ms = now_ms();
+      current_->keyframe = kind.keyframe;
+    }
+    current_->append(p, kTsPacketSize);
+  }
+}
+
+}  // namespace mpegcast

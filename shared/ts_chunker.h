@@ -1,0 +1,66 @@
+// Cuts a byte stream into keyframe-aligned chunks of whole TS packets.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+
+#include "chunk.h"
+#include "keyframe_detector.h"
+#include "ts_packet.h"
+
+namespace mpegcast {
+
+/// Counters of one TsChunker (all since construction).
+struct TsChunkerStats {
+  uint64_t bytes_in = 0;           // bytes fed
+  uint64_t packets = 0;            // aligned TS packets
+  uint64_t discarded_bytes = 0;    // bytes skipped by resync
+  uint64_t sync_losses = 0;        // times sync was lost after being acquired
+  uint64_t keyframes = 0;          // keyframe starts seen
+  uint64_t cc_errors = 0;          // continuity_counter discontinuities (ISO/IEC 13818-1 §2.4.3.3)
+  uint64_t chunks = 0;             // chunks emitted
+};
+
+/// Re-aligns bytes to TS packets (TsAligner), classifies them (KeyframeDetector) and emits
+/// chunks: a new chunk starts at every keyframe, and everything buffered is emitted at the end
+/// of each feed() so no latency is added. A chunk holds at most `max_chunk_bytes` (rounded down
+/// to whole packets). Keeps a copy of the last PAT and PMT packets.
+class TsChunker {
+ public:
+  using Sink = std::function<void(std::shared_ptr<Chunk>)>;
+
+  explicit TsChunker(size_t max_chunk_bytes = 32 * kTsPacketSize);
+
+  /// Feeds bytes; calls `sink` with each finished chunk (seq and keyframe set; created_ms = now).
+  void feed(const uint8_t* data, size_t len, const Sink& sink);
+
+  /// Forgets partial input, sync and PAT/PMT state (new publisher). Sequence numbers continue.
+  void reset();
+
+  const TsChunkerStats& stats() const { return stats_; }
+  const KeyframeDetector& detector() const { return detector_; }
+  bool has_pat() const { return has_pat_; }
+  bool has_pmt() const { return has_pmt_; }
+  /// The last PAT / PMT packet (188 bytes), valid when has_pat() / has_pmt().
+  const uint8_t* last_pat() const { return pat_.data(); }
+  const uint8_t* last_pmt() const { return pmt_.data(); }
+  /// Incremented whenever the stored PAT or PMT bytes change.
+  uint64_t psi_version() const { return psi_version_; }
+
+ private:
+  void packets(const uint8_t* p, size_t count, const Sink& sink);
+  void emit(const Sink& sink);
+
+  size_t max_chunk_bytes_;
+  TsAligner aligner_;
+  KeyframeDetector detector_;
+  std::shared_ptr<Chunk> current_;
+  uint64_t next_seq_ = 1;
+  std::array<uint8_t, kTsPacketSize> pat_{}, pmt_{};
+  bool has_pat_ = false, has_pmt_ = false;
+  uint64_t psi_version_ = 0;
+  std::array<int16_t, 8192> last_cc_;
+  TsChunkerStats stats_;
+};
+
+}  // namespace mpegcast
