@@ -36,6 +36,11 @@ class Chunk {
   /// Appends bytes while building; returns false (and appends nothing) when they do not fit.
   bool append(const uint8_t* bytes, size_t len);
 
+  /// Drops payload bytes from `new_size` on (builder only, before publication).
+  void truncate(size_t new_size) {
+    if (new_size < size_) size_ = new_size;
+  }
+
   /// Starts with a keyframe: a decoder can begin here (given PAT/PMT).
   bool keyframe = false;
   /// Position in its stream, 1, 2, 3, … (set by the owner).

@@ -60,7 +60,9 @@ int64_t ConfigSection::integer(const char* key, int64_t def, int64_t min, int64_
   if (s->getType() != libconfig::Setting::TypeInt && s->getType() != libconfig::Setting::TypeInt64) {
     fail(key, std::string("expected an integer, found ") + type_name(s->getType()));
   }
-  const int64_t v = static_cast<long long>(*s);
+  // libconfig++ 1.5 converts TypeInt to long long only with auto-convert on: read each type as itself.
+  const int64_t v = s->getType() == libconfig::Setting::TypeInt64 ? static_cast<int64_t>(static_cast<long long>(*s))
+                                                                   : static_cast<int64_t>(static_cast<int>(*s));
   if (v < min || v > max) {
     fail(key, "value " + std::to_string(v) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   }
@@ -74,7 +76,8 @@ double ConfigSection::number(const char* key, double def, double min, double max
   if (s->getType() == libconfig::Setting::TypeFloat) {
     v = static_cast<double>(*s);
   } else if (s->getType() == libconfig::Setting::TypeInt || s->getType() == libconfig::Setting::TypeInt64) {
-    v = static_cast<double>(static_cast<long long>(*s));
+    v = s->getType() == libconfig::Setting::TypeInt64 ? static_cast<double>(static_cast<long long>(*s))
+                                                      : static_cast<double>(static_cast<int>(*s));
   } else {
     fail(key, std::string("expected a number, found ") + type_name(s->getType()));
   }

@@ -17,6 +17,7 @@ void TsChunker::reset() {
   aligner_.reset();
   detector_.reset();
   current_.reset();
+  psi_tail_ = SIZE_MAX;
   has_pat_ = has_pmt_ = false;
   ++psi_version_;
   last_cc_.fill(-1);
@@ -37,6 +38,37 @@ void TsChunker::emit(const Sink& sink) {
   ++stats_.chunks;
   sink(std::move(current_));
   current_.reset();
+  psi_tail_ = SIZE_MAX;
+}
+
+void TsChunker::new_chunk(size_t packets_ahead, bool keyframe) {
+  current_ = Chunk::create(std::min(max_chunk_bytes_, packets_ahead * kTsPacketSize + 2 * kTsPacketSize));
+  current_->created_ms = now_ms();
+  current_->keyframe = keyframe;
+  psi_tail_ = SIZE_MAX;
+}
+
+void TsChunker::start_keyframe_chunk(size_t packets_ahead, const Sink& sink) {
+  if (!current_ || current_->empty()) return;  // the next chunk is created as a keyframe chunk
+  if (psi_tail_ == 0) {  // the chunk so far is only the PAT/PMT in front of this keyframe
+    current_->keyframe = true;
+    return;
+  }
+  if (psi_tail_ == SIZE_MAX) {
+    emit(sink);
+    return;
+  }
+  // Move the PAT/PMT packets in front of the keyframe into the new chunk.
+  std::shared_ptr<Chunk> previous = std::move(current_);
+  const size_t cut = psi_tail_;
+  new_chunk(packets_ahead, true);
+  current_->append(previous->data() + cut, previous->size() - cut);
+  psi_tail_ = 0;
+  previous->truncate(cut);
+  std::swap(previous, current_);
+  emit(sink);
+  current_ = std::move(previous);
+  psi_tail_ = 0;
 }
 
 void TsChunker::packets(const uint8_t* p, size_t count, const Sink& sink) {
@@ -63,13 +95,14 @@ void TsChunker::packets(const uint8_t* p, size_t count, const Sink& sink) {
     if (kind.pmt) std::memcpy(pmt_.data(), p, kTsPacketSize);
     if (kind.keyframe) {
       ++stats_.keyframes;
-      emit(sink);
+      start_keyframe_chunk(count - i, sink);
     }
     if (current_ && current_->room() < kTsPacketSize) emit(sink);
-    if (!current_) {
-      current_ = Chunk::create(std::min(max_chunk_bytes_, (count - i) * kTsPacketSize));
-      current_->created_ms = now_ms();
-      current_->keyframe = kind.keyframe;
+    if (!current_) new_chunk(count - i, kind.keyframe);
+    if (kind.pat || kind.pmt) {
+      if (psi_tail_ == SIZE_MAX) psi_tail_ = current_->size();
+    } else {
+      psi_tail_ = SIZE_MAX;
     }
     current_->append(p, kTsPacketSize);
   }

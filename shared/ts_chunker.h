@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <cstdint>
 #include <functional>
 
 #include "chunk.h"
@@ -22,7 +23,8 @@ struct TsChunkerStats {
 };
 
 /// Re-aligns bytes to TS packets (TsAligner), classifies them (KeyframeDetector) and emits
-/// chunks: a new chunk starts at every keyframe, and everything buffered is emitted at the end
+/// chunks: a new chunk starts at every keyframe (together with the PAT/PMT packets directly in
+/// front of it, as FFmpeg's mpegts muxer writes them, so a keyframe chunk is self-contained), and everything buffered is emitted at the end
 /// of each feed() so no latency is added. A chunk holds at most `max_chunk_bytes` (rounded down
 /// to whole packets). Keeps a copy of the last PAT and PMT packets.
 class TsChunker {
@@ -50,11 +52,14 @@ class TsChunker {
  private:
   void packets(const uint8_t* p, size_t count, const Sink& sink);
   void emit(const Sink& sink);
+  void new_chunk(size_t packets_ahead, bool keyframe);
+  void start_keyframe_chunk(size_t packets_ahead, const Sink& sink);
 
   size_t max_chunk_bytes_;
   TsAligner aligner_;
   KeyframeDetector detector_;
   std::shared_ptr<Chunk> current_;
+  size_t psi_tail_ = SIZE_MAX;  // offset in current_ of the run of PSI packets ending it, if any
   uint64_t next_seq_ = 1;
   std::array<uint8_t, kTsPacketSize> pat_{}, pmt_{};
   bool has_pat_ = false, has_pmt_ = false;

@@ -1,0 +1,124 @@
+#include "api_json.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "clock.h"
+#include "version.h"
+
+namespace mpegcast::relay {
+namespace {
+
+nlohmann::json to_json(const StreamStats& s) {
+  nlohmann::json j;
+  j["name"] = s.name;
+  j["publisher"] = s.has_publisher ? nlohmann::json(s.publisher) : nlohmann::json(nullptr);
+  j["connected_since"] = s.has_publisher ? nlohmann::json(s.publisher_since_s) : nlohmann::json(nullptr);
+  j["bytes_in"] = s.bytes_in;
+  j["bitrate_in_bps"] = s.bitrate_in_bps;
+  j["viewers"] = s.subscribers;
+  j["chunks"] = s.chunks;
+  j["keyframes"] = s.keyframes;
+  j["gop_ms"] = s.gop_ms;
+  j["discarded_bytes"] = s.discarded_bytes;
+  j["cc_errors"] = s.cc_errors;
+  j["lag_skips"] = s.lag_skips;
+  j["stalled_viewers_closed"] = s.stalls;
+  j["publishers_total"] = s.publishers_total;
+  j["cache_bytes"] = s.cache_bytes;
+  j["video_stream_type"] = s.video_stream_type;
+  return j;
+}
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string streams_json(const RelayState& relay) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const StreamStats& s : relay.hub.stats()) arr.push_back(to_json(s));
+  return nlohmann::json{{"streams", arr}}.dump();
+}
+
+std::string stream_json(const RelayState& relay, const std::string& name) {
+  const Stream* st = relay.hub.find(name);
+  return st ? to_json(st->stats()).dump() : std::string();
+}
+
+std::string node_json(const RelayState& relay) {
+  const RelayCounters& c = relay.counters;
+  nlohmann::json j;
+  j["node_id"] = relay.node_id;
+  j["version"] = kVersion;
+  j["uptime_s"] = wall_time_s() - relay.started_s;
+  j["streams"] = relay.hub.stream_count();
+  j["viewers"] = relay.hub.subscriber_count();
+  j["viewer_port"] = relay.viewer_port;
+  j["ingest_port"] = relay.ingest_port;
+  j["ingest_connections"] = c.ingest_connections;
+  j["ingest_refused"] = c.ingest_refused;
+  j["ingest_timeouts"] = c.ingest_timeouts;
+  j["viewer_connections"] = c.viewer_connections;
+  j["viewer_refused"] = c.viewer_refused;
+  j["bytes_out"] = c.bytes_out;
+  return j.dump();
+}
+
+std::string metrics_text(const RelayState& relay) {
+  std::ostringstream o;
+  const RelayCounters& c = relay.counters;
+  auto counter = [&o](const char* name, const char* help, uint64_t v) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n" << name << ' ' << v << '\n';
+  };
+  auto gauge = [&o](const char* name, const char* help, uint64_t v) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n" << name << ' ' << v << '\n';
+  };
+  gauge("mpegcast_streams", "Streams known to the relay.", relay.hub.stream_count());
+  gauge("mpegcast_viewers", "Connected viewers and downstream links.", relay.hub.subscriber_count());
+  counter("mpegcast_ingest_connections_total", "Connections accepted on the ingest listener.", c.ingest_connections);
+  counter("mpegcast_ingest_refused_total", "Ingest requests refused (bad request, auth, busy, limits).", c.ingest_refused);
+  counter("mpegcast_ingest_timeouts_total", "Ingest connections closed for a slow request or a silent publisher.", c.ingest_timeouts);
+  counter("mpegcast_viewer_connections_total", "Viewers accepted.", c.viewer_connections);
+  counter("mpegcast_viewer_refused_total", "Viewers refused (limits, bad names).", c.viewer_refused);
+  counter("mpegcast_egress_bytes_total", "Payload bytes written to viewers.", c.bytes_out);
+
+  const auto stats = relay.hub.stats();
+  auto per_stream = [&](const char* name, const char* type, const char* help, auto field) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    for (const StreamStats& s : stats) o << name << "{stream=\"" << escape_label(s.name) << "\"} " << field(s) << '\n';
+  };
+  per_stream("mpegcast_stream_ingest_bytes_total", "counter", "Bytes received from publishers.",
+             [](const StreamStats& s) { return s.bytes_in; });
+  per_stream("mpegcast_stream_ingest_bitrate_bps", "gauge", "Ingest bitrate over the last seconds, bit/s.",
+             [](const StreamStats& s) { return s.bitrate_in_bps; });
+  per_stream("mpegcast_stream_viewers", "gauge", "Viewers of the stream.",
+             [](const StreamStats& s) { return static_cast<uint64_t>(s.subscribers); });
+  per_stream("mpegcast_stream_publisher_up", "gauge", "1 when the stream has a publisher.",
+             [](const StreamStats& s) { return static_cast<uint64_t>(s.has_publisher); });
+  per_stream("mpegcast_stream_keyframes_total", "counter", "Keyframes seen.",
+             [](const StreamStats& s) { return s.keyframes; });
+  per_stream("mpegcast_stream_discarded_bytes_total", "counter", "Bytes skipped to resync on TS packets.",
+             [](const StreamStats& s) { return s.discarded_bytes; });
+  per_stream("mpegcast_stream_cc_errors_total", "counter", "TS continuity counter errors.",
+             [](const StreamStats& s) { return s.cc_errors; });
+  per_stream("mpegcast_stream_lag_skips_total", "counter", "Viewers that skipped ahead to a keyframe for lag.",
+             [](const StreamStats& s) { return s.lag_skips; });
+  per_stream("mpegcast_stream_stalled_viewers_total", "counter", "Viewers closed for making no progress.",
+             [](const StreamStats& s) { return s.stalls; });
+  per_stream("mpegcast_stream_cache_bytes", "gauge", "Bytes held in the stream's GOP cache.",
+             [](const StreamStats& s) { return static_cast<uint64_t>(s.cache_bytes); });
+  return o.str();
+}
+
+}  // namespace mpegcast::relay

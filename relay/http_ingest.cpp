@@ -1,0 +1,248 @@
+#include "http_ingest.h"
+
+#include <libwebsockets.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "http_request_parser.h"
+#include "log.h"
+#include "relay_state.h"
+#include "secret.h"
+#include "stream_name.h"
+#include "url.h"
+
+namespace mpegcast::relay {
+namespace {
+
+/// One connection on the ingest listener: an HTTP request whose body is the publisher's TS.
+class IngestSession final : public PublisherOwner, public HttpRequestHandler {
+ public:
+  IngestSession(lws* wsi, RelayState& relay)
+      : wsi_(wsi), relay_(relay), parser_(*this, relay.config.max_header_bytes) {
+    const int fd = lws_get_socket_fd(wsi);
+    peer_ = peer_address(fd);
+    loopback_ = peer_is_loopback(fd);
+  }
+  ~IngestSession() override { detach(); }
+
+  /// Bytes from the socket. Returns -1 to close the connection now.
+  int on_rx(const uint8_t* data, size_t len) {
+    last_rx_ms_ = now_ms();
+    if (state_ == State::responding || state_ == State::draining) return 0;  // discard until closed
+    switch (parser_.feed(data, len)) {
+      case HttpRequestParser::Status::ok:
+      case HttpRequestParser::Status::stopped:
+        return 0;
+      case HttpRequestParser::Status::head_too_big:
+        respond(431, "Request Header Fields Too Large", "request head larger than max_header_bytes");
+        return 0;
+      case HttpRequestParser::Status::bad_request:
+        if (state_ == State::publishing) {
+          LOG_WARN("ingest %s: stream %s: bad HTTP body framing (%s); closing", peer_.c_str(), stream_name_.c_str(),
+                   parser_.error());
+          ++relay_.counters.ingest_refused;
+          return -1;
+        }
+        respond(400, "Bad Request", parser_.error());
+        return 0;
+    }
+    return 0;
+  }
+
+  /// Writable: sends the pending response, then half-closes and drains until the peer closes.
+  int on_writable() {
+    if (response_.size() <= LWS_PRE) return 0;
+    const size_t n = response_.size() - LWS_PRE;
+    if (lws_write(wsi_, response_.data() + LWS_PRE, n, LWS_WRITE_RAW) < static_cast<int>(n)) return -1;
+    response_.clear();
+    shutdown(lws_get_socket_fd(wsi_), SHUT_WR);
+    state_ = State::draining;
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, 2);
+    return 0;
+  }
+
+  /// The connection is closing (peer gone, timeout, or our own close): one log line saying which.
+  void on_close() {
+    const int64_t idle_ms = now_ms() - last_rx_ms_;
+    if (state_ == State::head) {
+      if (idle_ms + 500 >= relay_.config.request_timeout_s * 1000) {
+        ++relay_.counters.ingest_timeouts;
+        LOG_WARN("ingest %s: no complete request within %llds; closed", peer_.c_str(),
+                 static_cast<long long>(relay_.config.request_timeout_s));
+      } else if (parser_.head_bytes() > 0) {
+        LOG_INFO("ingest %s: closed before the request head was complete", peer_.c_str());
+      }
+    } else if (state_ == State::publishing) {
+      if (idle_ms + 500 >= relay_.config.publisher_timeout_s * 1000) {
+        ++relay_.counters.ingest_timeouts;
+        LOG_WARN("ingest %s: stream %s: publisher silent for %llds; dropped", peer_.c_str(), stream_name_.c_str(),
+                 static_cast<long long>(relay_.config.publisher_timeout_s));
+      } else {
+        LOG_NOTICE("ingest %s: stream %s: publisher disconnected", peer_.c_str(), stream_name_.c_str());
+      }
+    }
+    detach();
+  }
+
+  void taken_over() override {
+    LOG_NOTICE("ingest %s: stream %s taken over by another publisher; closing", peer_.c_str(), stream_name_.c_str());
+    stream_ = nullptr;
+    state_ = State::draining;
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+
+  bool on_head(const HttpRequestHead& head) override {
+    method_ = head.method;
+    path_ = head.url.substr(0, head.url.find('?'));
+    if (head.method != "POST" && head.method != "PUT") {
+      respond(405, "Method Not Allowed", "publish with POST");
+      return false;
+    }
+    // Route: /publish/<stream> or /<secret>[/<w>/<h>] (JSMpeg's websocket-relay.js).
+    const size_t q = head.url.find('?');
+    const std::string query = q == std::string::npos ? std::string() : head.url.substr(q + 1);
+    std::string secret;
+    if (path_.rfind("/publish/", 0) == 0) {
+      stream_name_ = path_.substr(9);
+      if (!stream_name_.empty() && stream_name_.back() == '/') stream_name_.pop_back();
+      if (auto s = query_param(query, "secret")) secret = *s;
+      if (strncasecmp(head.authorization.c_str(), "Bearer ", 7) == 0) secret = head.authorization.substr(7);
+    } else {
+      const size_t slash = path_.find('/', 1);
+      secret = path_.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+      if (auto s = percent_decode(secret)) secret = *s;
+      stream_name_ = relay_.config.default_stream;
+    }
+    if (!valid_stream_name(stream_name_)) {
+      respond(404, "Not Found", "stream name must match [A-Za-z0-9_-]{1,64}");
+      return false;
+    }
+    // A stream with a configured secret always needs it; otherwise only loopback publishers are
+    // accepted (and names not in the config only with dynamic_streams).
+    const auto it = relay_.config.streams.find(stream_name_);
+    const StreamPolicy* policy = it == relay_.config.streams.end() ? nullptr : &it->second;
+    bool allowed = false;
+    if (policy && !policy->secret.empty()) {
+      allowed = secret_equals(secret, policy->secret);
+    } else {
+      allowed = loopback_ && relay_.config.loopback_publish_without_secret && (policy || relay_.config.dynamic_streams);
+    }
+    if (!allowed) {
+      respond(403, "Forbidden", "wrong or missing secret (publishing without one is allowed from loopback only)");
+      return false;
+    }
+    HubError err = HubError::none;
+    stream_ = relay_.hub.attach_publisher(stream_name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
+    if (!stream_) {
+      const bool busy = err == HubError::stream_busy;
+      const int status = busy ? 409 : err == HubError::too_many_streams ? 503 : 400;
+      respond(status, busy ? "Conflict" : status == 503 ? "Service Unavailable" : "Bad Request", to_string(err));
+      return false;
+    }
+    state_ = State::publishing;
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    LOG_NOTICE("ingest %s: publishing stream %s (%s body)", peer_.c_str(), stream_name_.c_str(),
+               head.chunked ? "chunked" : "content-length");
+    if (strcasecmp(head.expect.c_str(), "100-continue") == 0) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::vector<uint8_t> buf(LWS_PRE + sizeof kContinue - 1);
+      std::memcpy(buf.data() + LWS_PRE, kContinue, sizeof kContinue - 1);
+      lws_write(wsi_, buf.data() + LWS_PRE, sizeof kContinue - 1, LWS_WRITE_RAW);
+    }
+    return true;
+  }
+
+  bool on_body(const uint8_t* data, size_t len) override {
+    if (!stream_) return false;
+    relay_.hub.publish(stream_, data, len, last_rx_ms_);
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    return true;
+  }
+
+  bool on_complete() override {
+    LOG_NOTICE("ingest %s: stream %s: publisher finished its request", peer_.c_str(), stream_name_.c_str());
+    respond(200, "OK", "");
+    return false;
+  }
+
+ private:
+  enum class State { head, publishing, responding, draining };
+
+  void detach() {
+    if (stream_) {
+      relay_.hub.detach_publisher(stream_, this);
+      stream_ = nullptr;
+    }
+  }
+
+  /// Queues a response and closes after sending it. Logs a refusal once, naming the peer.
+  void respond(int status, const char* reason, const std::string& detail) {
+    if (state_ == State::responding || state_ == State::draining) return;
+    if (status >= 400) {
+      ++relay_.counters.ingest_refused;
+      LOG_WARN("ingest %s: %s %s refused: %d %s%s%s", peer_.c_str(), method_.empty() ? "request" : method_.c_str(),
+               path_.substr(0, 80).c_str(), status, reason, detail.empty() ? "" : ": ", detail.c_str());
+    }
+    detach();
+    const std::string body = detail.empty() ? std::string() : detail + "\n";
+    const std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                             "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\nConnection: close\r\n\r\n" + body;
+    response_.assign(LWS_PRE, 0);
+    response_.insert(response_.end(), text.begin(), text.end());
+    state_ = State::responding;
+    lws_callback_on_writable(wsi_);
+  }
+
+  lws* wsi_;
+  RelayState& relay_;
+  HttpRequestParser parser_;
+  State state_ = State::head;
+  std::string peer_;
+  bool loopback_ = false;
+  int64_t last_rx_ms_ = now_ms();
+  std::string method_, path_, stream_name_;
+  Stream* stream_ = nullptr;
+  std::vector<uint8_t> response_;
+};
+
+int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  // The session lives in lws's per-session storage: constructed on adopt, destroyed on close.
+  auto* session = static_cast<IngestSession*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_RAW_ADOPT: {
+      RelayState& relay = relay_state(wsi);
+      ++relay.counters.ingest_connections;
+      new (user) IngestSession(wsi, relay);
+      lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay.config.request_timeout_s));
+      return 0;
+    }
+    case LWS_CALLBACK_RAW_RX:
+      return session->on_rx(static_cast<const uint8_t*>(in), len);
+    case LWS_CALLBACK_RAW_WRITEABLE:
+      return session->on_writable();
+    case LWS_CALLBACK_RAW_CLOSE:
+      if (user) {
+        session->on_close();
+        session->~IngestSession();
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+const lws_protocols& http_ingest_protocol() {
+  static const lws_protocols p = {"mpegcast-ingest", ingest_callback, sizeof(IngestSession), 0, 0, nullptr, 0};
+  return p;
+}
+
+}  // namespace mpegcast::relay

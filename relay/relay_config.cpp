@@ -1,0 +1,66 @@
+#include "relay_config.h"
+
+#include "log.h"
+#include "stream_name.h"
+
+namespace mpegcast::relay {
+namespace {
+
+ListenAddress listen_key(ConfigSection& s, const char* key, const ListenAddress& def) {
+  const std::string text = s.string(key, def.host + ":" + std::to_string(def.port), 300);
+  auto a = parse_listen_address(text, def.host);
+  if (!a) s.fail(key, "\"" + text + "\" is not [ADDR:]PORT with PORT in 0..65535");
+  return *a;
+}
+
+}  // namespace
+
+RelayConfig load_relay_config(ConfigFile& file) {
+  RelayConfig c;
+  ConfigSection root = file.root();
+  c.node_id = root.string("node_id", c.node_id, 64);
+  c.log_level = root.choice("log_level", c.log_level, {"err", "warning", "notice", "info", "debug"});
+  c.listen = listen_key(root, "listen", c.listen);
+  c.ingest_listen = listen_key(root, "ingest_listen", c.ingest_listen);
+  c.web_root = root.string("web_root", c.web_root);
+  c.default_stream = root.string("default_stream", c.default_stream);
+  if (!valid_stream_name(c.default_stream)) root.fail("default_stream", "must match [A-Za-z0-9_-]{1,64}");
+
+  ConfigSection limits = root.group("limits");
+  c.hub.max_streams = static_cast<size_t>(limits.integer("max_streams", 64, 1, 100000));
+  c.hub.max_subscribers = static_cast<size_t>(limits.integer("max_viewers", 5000, 1, 1000000));
+  c.hub.max_subscribers_per_stream =
+      static_cast<size_t>(limits.integer("max_viewers_per_stream", 5000, 1, 1000000));
+  c.max_header_bytes = static_cast<size_t>(limits.integer("max_header_bytes", 8192, 1024, 65536));
+  c.request_timeout_s = limits.integer("request_timeout_s", 10, 1, 3600);
+  limits.check_unknown();
+
+  ConfigSection hub = root.group("hub");
+  c.hub.gop_cache_max_bytes = static_cast<size_t>(hub.integer("gop_cache_max_bytes", 8 << 20, 64 << 10, 1LL << 30));
+  c.hub.max_lag_ms = hub.integer("max_lag_ms", 2000, 100, 600000);
+  c.hub.stall_timeout_s = hub.integer("stall_timeout_s", 15, 1, 3600);
+  c.hub.max_chunk_bytes = static_cast<size_t>(hub.integer("max_chunk_bytes", 32 * 188, 188, 1 << 20));
+  c.viewer_sndbuf_bytes = hub.integer("viewer_sndbuf_bytes", 64 * 1024, 4096, 64 << 20);
+  hub.check_unknown();
+
+  ConfigSection ingest = root.group("ingest");
+  c.publisher_timeout_s = ingest.integer("publisher_timeout_s", 10, 1, 3600);
+  c.loopback_publish_without_secret = ingest.boolean("loopback_without_secret", true);
+  c.dynamic_streams = ingest.boolean("dynamic_streams", true);
+  ingest.check_unknown();
+
+  for (ConfigSection& s : root.groups("streams")) {
+    const std::string name = s.string("name", "");
+    if (!valid_stream_name(name)) s.fail("name", "missing or not [A-Za-z0-9_-]{1,64}");
+    if (c.streams.count(name)) s.fail("name", "stream \"" + name + "\" is listed twice");
+    StreamPolicy p;
+    p.secret = s.string("secret", "", 256);
+    p.allow_takeover = s.boolean("allow_takeover", false);
+    s.check_unknown();
+    c.streams.emplace(name, p);
+  }
+  root.check_unknown();
+  return c;
+}
+
+}  // namespace mpegcast::relay

@@ -1,0 +1,42 @@
+// mpegcast-relay configuration: the keys of conf/relay.conf, their defaults and validation.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "config_file.h"
+#include "stream_hub.h"
+#include "url.h"
+
+namespace mpegcast::relay {
+
+/// Per-stream settings from the `streams` list.
+struct StreamPolicy {
+  std::string secret;          // empty: publishing only from loopback
+  bool allow_takeover = false;  // a second publisher replaces the first instead of getting 409
+};
+
+/// Everything the relay reads from its config file (every field has its default here).
+struct RelayConfig {
+  std::string node_id;                       // "" → host name
+  std::string log_level = "info";
+  ListenAddress listen{"0.0.0.0", 8080};     // viewers: web, API, WS, HTTP-TS
+  ListenAddress ingest_listen{"127.0.0.1", 8081};  // publishers
+  std::string web_root = "/usr/share/mpegcast/web";
+  std::string default_stream = "live";       // target of the JSMpeg-compatible POST /<secret>
+
+  HubConfig hub;
+  int64_t viewer_sndbuf_bytes = 64 * 1024;   // SO_SNDBUF cap per viewer socket
+  size_t max_header_bytes = 8192;            // request line + headers, ingest and viewers
+  int64_t request_timeout_s = 10;            // to send a complete request head
+  int64_t publisher_timeout_s = 10;          // a publisher silent this long is dropped
+  bool loopback_publish_without_secret = true;
+  bool dynamic_streams = true;               // loopback publishers may use any valid stream name
+
+  std::map<std::string, StreamPolicy> streams;  // by stream name
+};
+
+/// Reads and validates `file` (all keys optional). Throws ConfigError (`FILE:LINE: key: problem`).
+RelayConfig load_relay_config(ConfigFile& file);
+
+}  // namespace mpegcast::relay

@@ -1,0 +1,210 @@
+#include "relay_server.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "clock.h"
+#include "http_ingest.h"
+#include "log.h"
+#include "relay_state.h"
+#include "version.h"
+#include "viewer_egress.h"
+
+namespace mpegcast::relay {
+
+RelayState& relay_state(lws* wsi) { return *static_cast<RelayState*>(lws_context_user(lws_get_context(wsi))); }
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+lws_context* g_context = nullptr;
+
+void on_signal(int) {
+  g_stop.store(true);
+  if (g_context) lws_cancel_service(g_context);
+}
+
+struct ContextDeleter {
+  void operator()(lws_context* c) const { lws_context_destroy(c); }
+};
+
+/// Housekeeping once a second: stalled viewers, bitrates, empty streams, watchdog.
+struct Housekeeping {
+  lws_sorted_usec_list_t sul{};  // must stay first: the callback casts back from it
+  lws_context* context = nullptr;
+  RelayState* relay = nullptr;
+  bool watchdog = false;
+
+  static void run(lws_sorted_usec_list_t* sul) {
+    auto* h = reinterpret_cast<Housekeeping*>(sul);
+    h->relay->hub.tick(now_ms());
+    if (h->watchdog) sd_notify(0, "WATCHDOG=1");
+    lws_sul_schedule(h->context, 0, &h->sul, run, LWS_US_PER_SEC);
+  }
+};
+
+void lws_log_to_ours(int level, const char* line) {
+  std::string s(line);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (level & LLL_ERR) {
+    LOG_ERR("lws: %s", s.c_str());
+  } else if (level & LLL_WARN) {
+    LOG_WARN("lws: %s", s.c_str());
+  } else {
+    LOG_DEBUG("lws: %s", s.c_str());
+  }
+}
+
+}  // namespace
+
+int run_relay(RelayConfig config) {
+  auto relay = std::make_unique<RelayState>(std::move(config));
+  const RelayConfig& cfg = relay->config;
+  relay->started_s = wall_time_s();
+  relay->node_id = cfg.node_id;
+  if (relay->node_id.empty()) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    relay->node_id = host;
+  }
+
+  lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LogLevel::debug) ? LLL_NOTICE : 0), lws_log_to_ours);
+
+  lws_context_creation_info ci{};
+  ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+  ci.user = relay.get();
+  ci.max_http_header_data = static_cast<unsigned short>(cfg.max_header_bytes);
+  ci.timeout_secs = static_cast<unsigned int>(cfg.request_timeout_s);
+  std::unique_ptr<lws_context, ContextDeleter> context(lws_create_context(&ci));
+  if (!context) {
+    LOG_ERR("cannot create the libwebsockets context");
+    return 1;
+  }
+
+  // Viewer vhost: static web root, API, WebSocket and HTTP-TS egress.
+  static lws_protocols viewer_protocols[4];
+  viewer_protocols[0] = http_routes_protocol();
+  viewer_protocols[1] = ws_viewer_protocol("mpegcast-live");
+  viewer_protocols[2] = ws_viewer_protocol("null");  // JSMpeg 2017–2022 sends "Sec-WebSocket-Protocol: null"
+  viewer_protocols[3] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+
+  // WebSocket upgrades without a subprotocol go to "mpegcast-live".
+  static const lws_protocol_vhost_options pvo_default = {nullptr, nullptr, "default", "1"};
+  static const lws_protocol_vhost_options pvo_live = {nullptr, &pvo_default, "mpegcast-live", ""};
+
+  static lws_http_mount mounts[5];
+  std::memset(mounts, 0, sizeof mounts);
+  const char* callback_paths[] = {"/api", "/live", "/metrics", "/healthz"};
+  for (int i = 0; i < 4; ++i) {
+    lws_http_mount& m = mounts[i];
+    m.mount_next = &mounts[i + 1];
+    m.mountpoint = callback_paths[i];
+    m.mountpoint_len = static_cast<unsigned char>(std::strlen(callback_paths[i]));
+    m.origin = "mpegcast-http";
+    m.origin_protocol = LWSMPRO_CALLBACK;
+  }
+  static std::string web_root;
+  web_root = cfg.web_root;
+  lws_http_mount& files = mounts[4];
+  files.mount_next = nullptr;
+  files.mountpoint = "/";
+  files.mountpoint_len = 1;
+  files.origin = web_root.c_str();
+  files.def = "index.html";
+  files.origin_protocol = LWSMPRO_FILE;
+  files.cache_max_age = 60;
+  files.cache_reusable = 1;
+  files.cache_revalidate = 1;
+  files.cache_intermediaries = 0;
+
+  // Security headers on every response; CSP allows our own scripts and JSMpeg's WASM decoder.
+  static const lws_protocol_vhost_options hdr_ctype = {nullptr, nullptr, "X-Content-Type-Options:", "nosniff"};
+  static const lws_protocol_vhost_options hdr_frame = {&hdr_ctype, nullptr, "X-Frame-Options:", "DENY"};
+  static const lws_protocol_vhost_options hdr_referrer = {&hdr_frame, nullptr, "Referrer-Policy:", "no-referrer"};
+  static const lws_protocol_vhost_options hdr_csp = {
+      &hdr_referrer, nullptr, "Content-Security-Policy:",
+      "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
+      "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"};
+
+  static std::string viewer_iface, ingest_iface;
+  viewer_iface = cfg.listen.host;
+  ingest_iface = cfg.ingest_listen.host;
+
+  lws_context_creation_info vi{};
+  vi.vhost_name = "viewers";
+  vi.port = cfg.listen.port;
+  vi.iface = viewer_iface == "0.0.0.0" ? nullptr : viewer_iface.c_str();
+  vi.protocols = viewer_protocols;
+  vi.pvo = &pvo_live;
+  vi.mounts = mounts;
+  vi.headers = &hdr_csp;
+  vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  vi.max_http_header_data = ci.max_http_header_data;
+  vi.timeout_secs = ci.timeout_secs;
+  lws_vhost* viewers = lws_create_vhost(context.get(), &vi);
+  if (!viewers) {
+    LOG_ERR("cannot listen for viewers on %s:%d (in use, or not an address of this host?)", cfg.listen.host.c_str(),
+            cfg.listen.port);
+    return 1;
+  }
+
+  // Ingest vhost: raw sockets, HTTP parsed by http-parser (lws 4.1 cannot de-chunk request bodies).
+  static lws_protocols ingest_protocols[2];
+  ingest_protocols[0] = http_ingest_protocol();
+  ingest_protocols[1] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  lws_context_creation_info ii{};
+  ii.vhost_name = "ingest";
+  ii.port = cfg.ingest_listen.port;
+  ii.iface = ingest_iface == "0.0.0.0" ? nullptr : ingest_iface.c_str();
+  ii.protocols = ingest_protocols;
+  ii.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
+  ii.listen_accept_role = "raw-skt";
+  ii.listen_accept_protocol = "mpegcast-ingest";
+  lws_vhost* ingest = lws_create_vhost(context.get(), &ii);
+  if (!ingest) {
+    LOG_ERR("cannot listen for publishers on %s:%d (in use, or not an address of this host?)",
+            cfg.ingest_listen.host.c_str(), cfg.ingest_listen.port);
+    return 1;
+  }
+  relay->viewer_port = lws_get_vhost_listen_port(viewers);
+  relay->ingest_port = lws_get_vhost_listen_port(ingest);
+
+  g_context = context.get();
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Housekeeping housekeeping;
+  housekeeping.context = context.get();
+  housekeeping.relay = relay.get();
+  uint64_t watchdog_us = 0;
+  housekeeping.watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0;
+  lws_sul_schedule(context.get(), 0, &housekeeping.sul, Housekeeping::run, LWS_US_PER_SEC);
+
+  LOG_NOTICE("mpegcast-relay %s ready: node %s, viewers on http://%s:%d/ (web root %s), ingest on http://%s:%d/publish/<stream>",
+             kVersion, relay->node_id.c_str(), cfg.listen.host.c_str(), relay->viewer_port, cfg.web_root.c_str(),
+             cfg.ingest_listen.host.c_str(), relay->ingest_port);
+  sd_notify(0, "READY=1");
+
+  while (!g_stop.load()) {
+    if (lws_service(context.get(), 0) < 0) break;
+  }
+  sd_notify(0, "STOPPING=1");
+  LOG_NOTICE("mpegcast-relay stopping: %zu streams, %zu viewers", relay->hub.stream_count(),
+             relay->hub.subscriber_count());
+  lws_sul_cancel(&housekeeping.sul);
+  g_context = nullptr;
+  context.reset();
+  return 0;
+}
+
+}  // namespace mpegcast::relay

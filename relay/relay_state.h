@@ -1,0 +1,48 @@
+// State shared by the relay's transports: config, hub, counters. One instance per process,
+// reachable from every lws callback through lws_context_user().
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "relay_config.h"
+#include "stream_hub.h"
+
+struct lws;
+struct lws_context;
+
+namespace mpegcast::relay {
+
+/// Relay-wide counters (monotonic since start), exported by /api/v1/node and /metrics.
+struct RelayCounters {
+  uint64_t ingest_connections = 0;
+  uint64_t ingest_refused = 0;        // bad request, auth, busy, limits
+  uint64_t ingest_timeouts = 0;       // no complete request head / silent publisher
+  uint64_t viewer_connections = 0;    // WS + HTTP-TS viewers accepted
+  uint64_t viewer_refused = 0;        // limits, bad names
+  uint64_t http_requests = 0;         // API, metrics, static
+  uint64_t bytes_out = 0;             // payload bytes written to viewers
+};
+
+/// The relay's shared state.
+struct RelayState {
+  explicit RelayState(RelayConfig c) : config(std::move(c)), hub(config.hub) {}
+  RelayConfig config;
+  StreamHub hub;
+  RelayCounters counters;
+  std::string node_id;
+  int64_t started_s = 0;        // wall clock
+  int viewer_port = 0;          // actual ports (after binding port 0)
+  int ingest_port = 0;
+};
+
+/// The RelayState of the context `wsi` belongs to.
+RelayState& relay_state(lws* wsi);
+
+/// "ADDR:PORT" of the socket's peer ("?" when unknown).
+std::string peer_address(int fd);
+/// True when the socket's peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).
+bool peer_is_loopback(int fd);
+/// Caps the kernel send buffer of `fd` (SO_SNDBUF) so lag shows up in the hub, not in the kernel.
+void cap_send_buffer(int fd, int64_t bytes);
+
+}  // namespace mpegcast::relay

@@ -1,0 +1,340 @@
+#include "stream_hub.h"
+
+#include <algorithm>
+
+#include "clock.h"
+#include "log.h"
+#include "stream_name.h"
+
+namespace mpegcast::relay {
+
+const char* to_string(HubError e) {
+  switch (e) {
+    case HubError::none: return "ok";
+    case HubError::bad_name: return "invalid stream name";
+    case HubError::stream_busy: return "stream already has a publisher";
+    case HubError::too_many_streams: return "too many streams";
+    case HubError::too_many_subscribers: return "too many viewers on this relay";
+    case HubError::stream_full: return "too many viewers on this stream";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------- Subscriber
+
+int64_t Subscriber::lag_ms() const {
+  const Stream& st = *stream_;
+  if (wait_keyframe_ || st.ring_.empty()) return 0;
+  const Chunk* c = st.at(next_seq_);
+  if (!c) return next_seq_ > st.ring_.back()->seq ? 0 : INT64_MAX;
+  return st.ring_.back()->created_ms - c->created_ms;
+}
+
+bool Subscriber::has_data() const {
+  const Stream& st = *stream_;
+  if (wait_keyframe_) return st.newest_keyframe_seq_ != 0;
+  return send_psi_ || (!st.ring_.empty() && next_seq_ <= st.ring_.back()->seq);
+}
+
+const Chunk* Subscriber::park() {
+  if (!parked_) {
+    parked_ = true;
+    stream_->parked_.push_back(this);
+  }
+  return nullptr;
+}
+
+const Chunk* Subscriber::next(int64_t now_ms) {
+  Stream& st = *stream_;
+  woken_ = false;
+  last_progress_ms_ = now_ms;
+  if (wait_keyframe_ && !st.position_at_newest_keyframe(*this)) {
+    return park();
+  }
+  if (send_psi_) {
+    send_psi_ = false;
+    if (st.psi_) {
+      bytes_sent_ += st.psi_->size();
+      return st.psi_.get();  // the keyframe chunk follows, so there is more: no park
+    }
+  }
+  const Chunk* c = st.at(next_seq_);
+  if (!c) {
+    if (st.ring_.empty() || next_seq_ > st.ring_.back()->seq) {
+      return park();  // caught up
+    }
+    // Our chunk was evicted: we fell too far behind for the cache.
+    ++skips_;
+    ++st.lag_skips_;
+    if (!st.position_at_newest_keyframe(*this)) return park();
+    return next(now_ms);
+  }
+  if (st.newest_keyframe_seq_ > next_seq_ && st.ring_.back()->created_ms - c->created_ms > st.config_.max_lag_ms) {
+    ++skips_;
+    ++st.lag_skips_;
+    st.position_at_newest_keyframe(*this);
+    return next(now_ms);
+  }
+  ++next_seq_;
+  bytes_sent_ += c->size();
+  if (!has_data()) park();  // caught up: the next chunk will wake us
+  return c;
+}
+
+// ---------------------------------------------------------------- Stream
+
+Stream::Stream(std::string name, const HubConfig& config)
+    : name_(std::move(name)), config_(config), chunker_(config.max_chunk_bytes) {}
+
+const Chunk* Stream::at(uint64_t seq) const {
+  if (ring_.empty()) return nullptr;
+  const uint64_t first = ring_.front()->seq;
+  if (seq < first || seq > ring_.back()->seq) return nullptr;
+  return ring_[seq - first].get();
+}
+
+bool Stream::position_at_newest_keyframe(Subscriber& s) {
+  if (newest_keyframe_seq_ == 0) {
+    s.wait_keyframe_ = true;
+    return false;
+  }
+  s.wait_keyframe_ = false;
+  s.next_seq_ = newest_keyframe_seq_;
+  // A keyframe chunk that does not start with a PAT needs the stored PAT/PMT in front.
+  const Chunk* k = at(newest_keyframe_seq_);
+  const bool starts_with_pat = k && k->size() >= 3 && k->data()[1] == 0x40 && k->data()[2] == 0x00;
+  s.send_psi_ = psi_ && !starts_with_pat;
+  return true;
+}
+
+void Stream::rebuild_psi() {
+  if (psi_version_ == chunker_.psi_version()) return;
+  psi_version_ = chunker_.psi_version();
+  if (!chunker_.has_pat() || !chunker_.has_pmt()) {
+    psi_.reset();
+    return;
+  }
+  auto psi = Chunk::create(2 * kTsPacketSize);
+  psi->append(chunker_.last_pat(), kTsPacketSize);
+  psi->append(chunker_.last_pmt(), kTsPacketSize);
+  psi_ = std::move(psi);
+}
+
+void Stream::on_chunk(std::shared_ptr<Chunk> chunk) {
+  if (chunk->keyframe) {
+    if (newest_keyframe_seq_ != 0) {
+      if (const Chunk* prev = at(newest_keyframe_seq_)) gop_ms_ = chunk->created_ms - prev->created_ms;
+    }
+    newest_keyframe_seq_ = chunk->seq;
+    rebuild_psi();
+  }
+  ring_bytes_ += chunk->size();
+  ring_.push_back(std::move(chunk));
+  evict();
+  // Wake every parked subscriber; the rest will find the chunk on their next write.
+  for (Subscriber* s : parked_) {
+    s->parked_ = false;
+    if (!s->woken_ && !s->closing_) {
+      s->woken_ = true;
+      s->owner_->wake();
+    }
+  }
+  parked_.clear();
+}
+
+void Stream::evict() {
+  if (ring_.empty()) return;
+  const int64_t newest_ms = ring_.back()->created_ms;
+  // Keep everything from the newest keyframe on; older chunks only while they are within
+  // max_lag_ms (so lagging subscribers can still be served) and the byte cap holds.
+  while (ring_.size() > 1) {
+    const ChunkPtr& front = ring_.front();
+    const bool before_newest_gop = newest_keyframe_seq_ == 0 || front->seq < newest_keyframe_seq_;
+    const bool too_old = newest_ms - front->created_ms > config_.max_lag_ms;
+    const bool too_big = ring_bytes_ > config_.gop_cache_max_bytes;
+    if (!(too_big || (before_newest_gop && too_old))) break;
+    if (!before_newest_gop && !too_big) break;
+    if (front->seq == newest_keyframe_seq_) newest_keyframe_seq_ = 0;  // GOP larger than the cache
+    ring_bytes_ -= front->size();
+    ring_.pop_front();
+  }
+}
+
+void Stream::update_bitrate(int64_t now_ms) {
+  if (rate_window_start_ms_ == 0) rate_window_start_ms_ = now_ms;
+  const int64_t elapsed = now_ms - rate_window_start_ms_;
+  if (elapsed >= 2000) {
+    bitrate_bps_ = rate_bytes_ * 8000 / static_cast<uint64_t>(elapsed);
+    rate_bytes_ = 0;
+    rate_window_start_ms_ = now_ms;
+  }
+}
+
+StreamStats Stream::stats() const {
+  StreamStats s;
+  s.name = name_;
+  s.has_publisher = publisher_ != nullptr;
+  s.publisher = publisher_peer_;
+  s.publisher_since_s = publisher_since_s_;
+  s.bytes_in = bytes_in_;
+  s.bitrate_in_bps = bitrate_bps_;
+  s.subscribers = subscribers_.size();
+  const TsChunkerStats& cs = chunker_.stats();
+  s.chunks = cs.chunks;
+  s.keyframes = cs.keyframes;
+  s.discarded_bytes = cs.discarded_bytes;
+  s.cc_errors = cs.cc_errors;
+  s.lag_skips = lag_skips_;
+  s.stalls = stalls_;
+  s.publishers_total = publishers_total_;
+  s.cache_bytes = ring_bytes_;
+  s.cache_chunks = ring_.size();
+  s.gop_ms = gop_ms_;
+  s.video_stream_type = chunker_.detector().video_stream_type();
+  return s;
+}
+
+// ---------------------------------------------------------------- StreamHub
+
+StreamHub::StreamHub(HubConfig config) : config_(config) {}
+StreamHub::~StreamHub() = default;
+
+Stream* StreamHub::find(const std::string& name) const {
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+Stream* StreamHub::get_or_create(const std::string& name, HubError& error) {
+  if (!valid_stream_name(name)) {
+    error = HubError::bad_name;
+    return nullptr;
+  }
+  if (Stream* s = find(name)) return s;
+  if (streams_.size() >= config_.max_streams) {
+    error = HubError::too_many_streams;
+    return nullptr;
+  }
+  auto stream = std::make_unique<Stream>(name, config_);
+  Stream* raw = stream.get();
+  streams_.emplace(name, std::move(stream));
+  return raw;
+}
+
+Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* owner, const std::string& peer,
+                                    bool allow_takeover, int64_t now_ms, HubError& error) {
+  error = HubError::none;
+  Stream* st = get_or_create(name, error);
+  if (!st) return nullptr;
+  if (st->publisher_) {
+    if (!allow_takeover) {
+      error = HubError::stream_busy;
+      return nullptr;
+    }
+    PublisherOwner* old = st->publisher_;
+    LOG_NOTICE("stream %s: publisher %s takes over from %s", name.c_str(), peer.c_str(), st->publisher_peer_.c_str());
+    detach_publisher(st, old);
+    old->taken_over();
+  }
+  st->publisher_ = owner;
+  st->publisher_peer_ = peer;
+  st->publisher_since_s_ = wall_time_s();
+  st->last_input_ms_ = now_ms;
+  ++st->publishers_total_;
+  // A new publisher starts a new TS: forget the old one's GOP and make every subscriber wait
+  // for the new publisher's first keyframe.
+  st->chunker_.reset();
+  st->ring_.clear();
+  st->ring_bytes_ = 0;
+  st->newest_keyframe_seq_ = 0;
+  st->psi_.reset();
+  st->psi_version_ = UINT64_MAX;
+  for (Subscriber* s : st->subscribers_) {
+    s->wait_keyframe_ = true;
+    s->send_psi_ = false;
+  }
+  return st;
+}
+
+void StreamHub::publish(Stream* st, const uint8_t* data, size_t len, int64_t now_ms) {
+  st->bytes_in_ += len;
+  st->rate_bytes_ += len;
+  st->last_input_ms_ = now_ms;
+  st->chunker_.feed(data, len, [st](std::shared_ptr<Chunk> c) { st->on_chunk(std::move(c)); });
+}
+
+void StreamHub::detach_publisher(Stream* st, PublisherOwner* owner) {
+  if (!st || st->publisher_ != owner) return;
+  st->publisher_ = nullptr;
+  st->publisher_peer_.clear();
+  st->publisher_since_s_ = 0;
+}
+
+Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error) {
+  error = HubError::none;
+  if (subscriber_total_ >= config_.max_subscribers) {
+    error = HubError::too_many_subscribers;
+    return nullptr;
+  }
+  Stream* st = get_or_create(name, error);
+  if (!st) return nullptr;
+  if (st->subscribers_.size() >= config_.max_subscribers_per_stream) {
+    error = HubError::stream_full;
+    return nullptr;
+  }
+  auto* s = new Subscriber(st, owner, now_ms);  // owned by the hub; deleted in unsubscribe()
+  s->index_ = st->subscribers_.size();
+  st->subscribers_.push_back(s);
+  ++subscriber_total_;
+  st->position_at_newest_keyframe(*s);
+  return s;
+}
+
+void StreamHub::unsubscribe(Subscriber* s) {
+  if (!s) return;
+  Stream* st = s->stream_;
+  auto& subs = st->subscribers_;
+  subs.back()->index_ = s->index_;
+  subs[s->index_] = subs.back();
+  subs.pop_back();
+  if (s->parked_) {
+    auto& p = st->parked_;
+    p.erase(std::remove(p.begin(), p.end(), s), p.end());
+  }
+  --subscriber_total_;
+  std::unique_ptr<Subscriber> gone(s);
+}
+
+void StreamHub::tick(int64_t now_ms) {
+  const int64_t stall_ms = config_.stall_timeout_s * 1000;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    Stream& st = *it->second;
+    st.update_bitrate(now_ms);
+    for (size_t i = 0; i < st.subscribers_.size(); ++i) {
+      Subscriber* s = st.subscribers_[i];
+      if (s->parked_ || s->closing_) continue;
+      if (now_ms - s->last_progress_ms_ > stall_ms) {
+        s->closing_ = true;
+        ++st.stalls_;
+        s->owner_->close("stalled: no progress for stall_timeout_s");
+      }
+    }
+    if (!st.publisher_ && st.subscribers_.empty()) {
+      it = streams_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace mpegcast::relay
+
+namespace mpegcast::relay {
+
+std::vector<StreamStats> StreamHub::stats() const {
+  std::vector<StreamStats> out;
+  out.reserve(streams_.size());
+  for (const auto& [name, stream] : streams_) out.push_back(stream->stats());
+  return out;
+}
+
+}  // namespace mpegcast::relay

@@ -1,0 +1,206 @@
+// The stream hub: named streams, each with at most one publisher and any number of
+// subscribers (viewers and downstream links), fed by one keyframe-aligned chunk ring per stream.
+// Pure C++ (no libwebsockets types) so it is unit-testable; single-threaded by design: every
+// call happens on the relay's one service thread.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chunk.h"
+#include "ts_chunker.h"
+
+namespace mpegcast::relay {
+
+/// Limits and timings of the hub (relay.conf `hub` and `limits` groups).
+struct HubConfig {
+  size_t max_streams = 64;
+  size_t max_subscribers = 2000;             // over all streams
+  size_t max_subscribers_per_stream = 1000;
+  size_t gop_cache_max_bytes = 8 << 20;      // per stream: ring bytes cap
+  int64_t max_lag_ms = 2000;                 // a subscriber further behind skips to the newest keyframe
+  int64_t stall_timeout_s = 15;              // a subscriber with data pending and no progress is closed
+  size_t max_chunk_bytes = 32 * 188;         // largest chunk the ingest cuts (whole TS packets)
+};
+
+/// Implemented by a transport that owns a subscriber (a WebSocket viewer, an HTTP-TS viewer, a push link).
+class SubscriberOwner {
+ public:
+  virtual ~SubscriberOwner() = default;
+  /// Data is ready: the transport should arrange to call Subscriber::next() soon (lws_callback_on_writable).
+  virtual void wake() = 0;
+  /// The hub wants this subscriber gone (stalled, stream removed). The transport closes its
+  /// connection and later calls StreamHub::unsubscribe(). `reason` is a short log phrase.
+  virtual void close(const char* reason) = 0;
+};
+
+/// Implemented by a transport that owns a publisher.
+class PublisherOwner {
+ public:
+  virtual ~PublisherOwner() = default;
+  /// Another publisher took the stream over (takeover allowed): close this connection; the hub
+  /// has already detached it.
+  virtual void taken_over() = 0;
+};
+
+class Stream;
+
+/// One subscriber's cursor into its stream's ring.
+class Subscriber {
+ public:
+  /// The next chunk to send, or nullptr when caught up (the owner is woken when data arrives).
+  /// The pointer is valid until control returns to the hub's caller's event loop (the end of
+  /// the current callback); the hub never mutates between next() and the transport's write.
+  /// Skips to the newest keyframe when more than max_lag_ms behind or when the cursor's chunk
+  /// was evicted (counted in skips()).
+  const Chunk* next(int64_t now_ms);
+
+  /// True when next() would return a chunk (cheap; for deciding whether to ask for another
+  /// writable callback).
+  bool has_data() const;
+
+  /// How far behind the newest chunk this subscriber's next chunk is, in ms (0 when caught up).
+  int64_t lag_ms() const;
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t skips() const { return skips_; }
+  int64_t connected_ms() const { return connected_ms_; }
+  Stream& stream() const { return *stream_; }
+  SubscriberOwner* owner() const { return owner_; }
+
+ private:
+  friend class Stream;
+  friend class StreamHub;
+  const Chunk* park();
+  Subscriber(Stream* stream, SubscriberOwner* owner, int64_t now_ms) : stream_(stream), owner_(owner), connected_ms_(now_ms), last_progress_ms_(now_ms) {}
+
+  Stream* stream_;
+  SubscriberOwner* owner_;
+  uint64_t next_seq_ = 0;           // seq of the next chunk to send
+  bool wait_keyframe_ = true;       // positioned at no chunk yet: start at the next/newest keyframe
+  bool send_psi_ = false;           // send the PAT/PMT prefix before the chunk at next_seq_
+  bool woken_ = false;              // wake() was called and next() has not run since
+  bool parked_ = false;             // caught up: waiting for the next chunk (wake() then)
+  bool closing_ = false;            // owner->close() was called
+  int64_t connected_ms_;
+  int64_t last_progress_ms_;
+  uint64_t bytes_sent_ = 0;
+  uint64_t skips_ = 0;
+  size_t index_ = 0;                // position in Stream::subscribers_
+};
+
+/// Counters of a stream, for the API and metrics.
+struct StreamStats {
+  std::string name;
+  bool has_publisher = false;
+  std::string publisher;             // peer address of the publisher ("" when none)
+  int64_t publisher_since_s = 0;     // wall clock, seconds since the epoch
+  uint64_t bytes_in = 0;
+  uint64_t bitrate_in_bps = 0;       // over the last ~2 s
+  size_t subscribers = 0;
+  uint64_t chunks = 0;
+  uint64_t keyframes = 0;
+  uint64_t discarded_bytes = 0;      // bytes skipped to resync on TS packets
+  uint64_t cc_errors = 0;
+  uint64_t lag_skips = 0;            // subscribers that skipped ahead to a keyframe
+  uint64_t stalls = 0;               // subscribers closed for making no progress
+  uint64_t publishers_total = 0;     // publisher sessions since the stream was created
+  size_t cache_bytes = 0;            // bytes held in the ring
+  size_t cache_chunks = 0;
+  int64_t gop_ms = 0;                // duration of the last complete GOP
+  uint8_t video_stream_type = 0;
+};
+
+/// A named stream: one publisher, the chunk ring, its subscribers.
+class Stream {
+ public:
+  Stream(std::string name, const HubConfig& config);
+  const std::string& name() const { return name_; }
+  bool has_publisher() const { return publisher_ != nullptr; }
+  size_t subscriber_count() const { return subscribers_.size(); }
+  StreamStats stats() const;
+  /// Newest chunk's sequence number (0 before any).
+  uint64_t newest_seq() const { return ring_.empty() ? 0 : ring_.back()->seq; }
+
+ private:
+  friend class StreamHub;
+  friend class Subscriber;
+  void on_chunk(std::shared_ptr<Chunk> chunk);
+  void evict();
+  const Chunk* at(uint64_t seq) const;
+  bool position_at_newest_keyframe(Subscriber& s);
+  void rebuild_psi();
+  void update_bitrate(int64_t now_ms);
+
+  std::string name_;
+  const HubConfig& config_;
+  PublisherOwner* publisher_ = nullptr;
+  std::string publisher_peer_;
+  int64_t publisher_since_s_ = 0;
+  int64_t last_input_ms_ = 0;
+  TsChunker chunker_;
+  std::deque<ChunkPtr> ring_;
+  size_t ring_bytes_ = 0;
+  uint64_t newest_keyframe_seq_ = 0;  // 0: no keyframe in the ring
+  int64_t gop_ms_ = 0;
+  std::shared_ptr<Chunk> psi_;        // PAT + PMT prefix for new subscribers
+  uint64_t psi_version_ = UINT64_MAX;
+  std::vector<Subscriber*> subscribers_;
+  std::vector<Subscriber*> parked_;   // subscribers waiting for data (wake on next chunk)
+  uint64_t bytes_in_ = 0, lag_skips_ = 0, stalls_ = 0, publishers_total_ = 0;
+  uint64_t rate_bytes_ = 0;
+  int64_t rate_window_start_ms_ = 0;
+  uint64_t bitrate_bps_ = 0;
+};
+
+/// Why subscribe() or attach_publisher() refused.
+enum class HubError { none, bad_name, stream_busy, too_many_streams, too_many_subscribers, stream_full };
+/// A short phrase for logs and HTTP reasons.
+const char* to_string(HubError e);
+
+/// All streams of one relay.
+class StreamHub {
+ public:
+  explicit StreamHub(HubConfig config);
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  /// Makes `owner` the publisher of stream `name` (created if needed). Refuses with
+  /// stream_busy when it has a publisher, unless `allow_takeover` (then the old owner is told
+  /// taken_over() and detached). `peer` is the publisher's address for logs and the API.
+  Stream* attach_publisher(const std::string& name, PublisherOwner* owner, const std::string& peer,
+                           bool allow_takeover, int64_t now_ms, HubError& error);
+  /// Feeds `len` bytes of the publisher's TS into the stream (any alignment, any garbage).
+  void publish(Stream* stream, const uint8_t* data, size_t len, int64_t now_ms);
+  /// The publisher left; subscribers stay and resume at the next publisher's first keyframe.
+  void detach_publisher(Stream* stream, PublisherOwner* owner);
+
+  /// Adds a subscriber to `name` (created if needed, so viewers may wait for a publisher).
+  /// The transport then calls Subscriber::next() from its writable callback until it returns
+  /// nullptr; after that the hub calls owner->wake() when there is more.
+  /// Returns nullptr with `error` set when a limit is reached or the name is invalid.
+  Subscriber* subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error);
+  /// Removes the subscriber (it must not be used afterwards).
+  void unsubscribe(Subscriber* subscriber);
+
+  /// Once a second or so: closes stalled subscribers, updates bitrates, removes streams
+  /// that have neither publisher nor subscribers.
+  void tick(int64_t now_ms);
+
+  Stream* find(const std::string& name) const;
+  std::vector<StreamStats> stats() const;
+  size_t stream_count() const { return streams_.size(); }
+  size_t subscriber_count() const { return subscriber_total_; }
+  const HubConfig& config() const { return config_; }
+
+ private:
+  Stream* get_or_create(const std::string& name, HubError& error);
+  HubConfig config_;
+  std::map<std::string, std::unique_ptr<Stream>> streams_;
+  size_t subscriber_total_ = 0;
+};
+
+}  // namespace mpegcast::relay

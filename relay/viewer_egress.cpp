@@ -1,0 +1,229 @@
+#include "viewer_egress.h"
+
+#include <libwebsockets.h>
+
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "api_json.h"
+#include "clock.h"
+#include "log.h"
+#include "relay_state.h"
+#include "stream_name.h"
+
+namespace mpegcast::relay {
+namespace {
+
+static_assert(LWS_PRE <= kChunkHeadroom, "chunks need LWS_PRE bytes of headroom for lws_write");
+
+/// Stream name of a viewer path: "/live/<name>" (WS), "/live/<name>.ts" (HTTP-TS); "" if neither.
+std::string live_stream_name(const std::string& path, bool want_ts) {
+  if (path.rfind("/live/", 0) != 0) return {};
+  std::string name = path.substr(6);
+  const bool is_ts = name.size() > 3 && name.compare(name.size() - 3, 3, ".ts") == 0;
+  if (is_ts != want_ts) return {};
+  if (is_ts) name.resize(name.size() - 3);
+  return valid_stream_name(name) ? name : std::string();
+}
+
+std::string request_path(lws* wsi) {
+  char buf[512];
+  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_GET_URI);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+/// One viewer (WebSocket or HTTP-TS): a subscriber whose chunks are written with lws_write,
+/// straight from the shared chunk (no copy, no allocation per write).
+class ViewerSession final : public SubscriberOwner {
+ public:
+  ViewerSession(lws* wsi, RelayState& relay, lws_write_protocol write_type)
+      : wsi_(wsi), relay_(relay), write_type_(write_type), peer_(peer_address(lws_get_socket_fd(wsi))) {}
+  ~ViewerSession() override {
+    if (sub_) relay_.hub.unsubscribe(sub_);
+  }
+
+  /// Joins `name`; returns the hub's refusal (none on success).
+  HubError join(const std::string& name) {
+    HubError err = HubError::none;
+    sub_ = relay_.hub.subscribe(name, this, now_ms(), err);
+    if (!sub_) {
+      ++relay_.counters.viewer_refused;
+      LOG_WARN("viewer %s: /live/%s refused: %s", peer_.c_str(), name.c_str(), to_string(err));
+      return err;
+    }
+    ++relay_.counters.viewer_connections;
+    cap_send_buffer(lws_get_socket_fd(wsi_), relay_.config.viewer_sndbuf_bytes);
+    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), write_type_ == LWS_WRITE_HTTP ? "HTTP-TS" : "WebSocket");
+    lws_callback_on_writable(wsi_);
+    return err;
+  }
+
+  /// Writable: one chunk per callback; asks for another callback while more is ready.
+  int on_writable() {
+    if (!sub_) return 0;
+    const Chunk* c = sub_->next(now_ms());
+    if (!c) return 0;
+    const int n = lws_write(wsi_, c->wire_data(), c->size(), write_type_);
+    if (n < 0) return -1;
+    relay_.counters.bytes_out += c->size();
+    if (sub_->has_data()) lws_callback_on_writable(wsi_);
+    return 0;
+  }
+
+  void wake() override { lws_callback_on_writable(wsi_); }
+
+  void close(const char* reason) override {
+    LOG_WARN("viewer %s: %s: closing (%s)", peer_.c_str(), sub_ ? sub_->stream().name().c_str() : "?", reason);
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+
+ private:
+  lws* wsi_;
+  RelayState& relay_;
+  lws_write_protocol write_type_;
+  std::string peer_;
+  Subscriber* sub_ = nullptr;
+};
+
+/// Per-session storage: a ViewerSession constructed in place when the connection becomes a viewer.
+struct ViewerPss {
+  bool alive;
+  alignas(ViewerSession) unsigned char storage[sizeof(ViewerSession)];
+  ViewerSession* get() { return alive ? std::launder(reinterpret_cast<ViewerSession*>(storage)) : nullptr; }
+  ViewerSession* make(lws* wsi, RelayState& relay, lws_write_protocol type) {
+    alive = true;
+    return new (storage) ViewerSession(wsi, relay, type);
+  }
+  void destroy() {
+    if (alive) get()->~ViewerSession();
+    alive = false;
+  }
+};
+
+int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/, size_t /*len*/) {
+  auto* pss = static_cast<ViewerPss*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+      const std::string path = request_path(wsi);
+      if (path == "/" || !live_stream_name(path, false).empty()) return 0;
+      LOG_INFO("viewer %s: WebSocket upgrade to %s refused: not /live/<stream>",
+               peer_address(lws_get_socket_fd(wsi)).c_str(), path.substr(0, 80).c_str());
+      return 1;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+      RelayState& relay = relay_state(wsi);
+      const std::string path = request_path(wsi);
+      const std::string name = path == "/" ? relay.config.default_stream : live_stream_name(path, false);
+      const HubError err = pss->make(wsi, relay, LWS_WRITE_BINARY)->join(name);
+      if (err != HubError::none) {
+        const char* why = to_string(err);
+        lws_close_reason(wsi, err == HubError::bad_name ? LWS_CLOSE_STATUS_POLICY_VIOLATION : static_cast<lws_close_status>(1013),  // 1013 Try Again Later (RFC 6455 registry)
+
+                         reinterpret_cast<unsigned char*>(const_cast<char*>(why)), std::strlen(why));
+        return -1;
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return pss->get() ? pss->get()->on_writable() : 0;
+    case LWS_CALLBACK_RECEIVE:
+      return 0;  // viewers have nothing to say; ignored
+    case LWS_CALLBACK_CLOSED:
+      pss->destroy();
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+/// Writes a complete small response (headers + body) and ends the transaction.
+int respond(lws* wsi, unsigned status, const char* content_type, const std::string& body) {
+  std::string buf(LWS_PRE + 1024 + body.size(), '\0');
+  auto* start = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
+  unsigned char* p = start;
+  unsigned char* end = start + 1024;
+  if (lws_add_http_common_headers(wsi, status, content_type, body.size(), &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end)) {
+    return 1;
+  }
+  if (!body.empty()) {
+    std::memcpy(start, body.data(), body.size());
+    if (lws_write(wsi, start, body.size(), LWS_WRITE_HTTP_FINAL) != static_cast<int>(body.size())) return 1;
+  }
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
+  RelayState& relay = relay_state(wsi);
+  ViewerSession* s = pss->make(wsi, relay, LWS_WRITE_HTTP);
+  const HubError err = s->join(name);
+  if (err != HubError::none) {
+    pss->destroy();
+    return respond(wsi, err == HubError::bad_name ? 404 : 503, "text/plain", std::string(to_string(err)) + "\n");
+  }
+  unsigned char buf[LWS_PRE + 512];
+  unsigned char* start = buf + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buf + sizeof buf - 1;
+  static const char kNoCache[] = "no-cache, no-store";
+  static const char kAnyOrigin[] = "*";
+  if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "video/mp2t", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>(kNoCache),
+                                   sizeof kNoCache - 1, &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
+                                   reinterpret_cast<const unsigned char*>(kAnyOrigin), 1, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end)) {
+    return 1;
+  }
+  return 0;
+}
+
+int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  auto* pss = static_cast<ViewerPss*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+      RelayState& relay = relay_state(wsi);
+      ++relay.counters.http_requests;
+      const std::string path = request_path(wsi);
+      if (path.rfind("/live/", 0) == 0) {
+        const std::string name = live_stream_name(path, true);
+        if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts or ws://…/live/<stream>\n");
+        return start_http_ts(wsi, pss, name);
+      }
+      if (path == "/api/v1/streams" || path == "/api/v1/streams/") {
+        return respond(wsi, 200, "application/json", streams_json(relay));
+      }
+      if (path.rfind("/api/v1/streams/", 0) == 0) {
+        const std::string body = stream_json(relay, path.substr(16));
+        if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}");
+        return respond(wsi, 200, "application/json", body);
+      }
+      if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay));
+      if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay));
+      if (path == "/healthz") return respond(wsi, 200, "text/plain", "ok\n");
+      return respond(wsi, 404, "text/plain", "not found\n");
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return pss && pss->get() ? pss->get()->on_writable() : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+      if (pss) pss->destroy();
+      return 0;
+    default:
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+}  // namespace
+
+const lws_protocols& http_routes_protocol() {
+  static const lws_protocols p = {"mpegcast-http", http_callback, sizeof(ViewerPss), 0, 0, nullptr, 0};
+  return p;
+}
+
+lws_protocols ws_viewer_protocol(const char* name) {
+  return {name, ws_callback, sizeof(ViewerPss), 4096, 0, nullptr, 0};
+}
+
+}  // namespace mpegcast::relay
