@@ -259,7 +259,7 @@ void StreamHub::publish(Stream* st, const uint8_t* data, size_t len, int64_t now
   st->bytes_in_ += len;
   st->rate_bytes_ += len;
   st->last_input_ms_ = now_ms;
-  st->chunker_.feed(data, len, [st](std::shared_ptr<Chunk> c) { st->on_chunk(std::move(c)); });
+  st->chunker_.feed(data, len, now_ms, [st](std::shared_ptr<Chunk> c) { st->on_chunk(std::move(c)); });
 }
 
 void StreamHub::detach_publisher(Stream* st, PublisherOwner* owner) {

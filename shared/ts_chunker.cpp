@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "clock.h"
 
 namespace mpegcast {
 
@@ -23,7 +22,8 @@ void TsChunker::reset() {
   last_cc_.fill(-1);
 }
 
-void TsChunker::feed(const uint8_t* data, size_t len, const Sink& sink) {
+void TsChunker::feed(const uint8_t* data, size_t len, int64_t arrival_ms, const Sink& sink) {
+  arrival_ms_ = arrival_ms;
   stats_.bytes_in += len;
   const uint64_t discarded_before = aligner_.discarded_bytes();
   aligner_.feed(data, len, [&](const uint8_t* p, size_t count) { packets(p, count, sink); });
@@ -43,7 +43,7 @@ void TsChunker::emit(const Sink& sink) {
 
 void TsChunker::new_chunk(size_t packets_ahead, bool keyframe) {
   current_ = Chunk::create(std::min(max_chunk_bytes_, packets_ahead * kTsPacketSize + 2 * kTsPacketSize));
-  current_->created_ms = now_ms();
+  current_->created_ms = arrival_ms_;
   current_->keyframe = keyframe;
   psi_tail_ = SIZE_MAX;
 }

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "chunk.h"
+#include "clock.h"
 #include "keyframe_detector.h"
 #include "ts_packet.h"
 
@@ -34,7 +35,9 @@ class TsChunker {
   explicit TsChunker(size_t max_chunk_bytes = 32 * kTsPacketSize);
 
   /// Feeds bytes; calls `sink` with each finished chunk (seq and keyframe set; created_ms = now).
-  void feed(const uint8_t* data, size_t len, const Sink& sink);
+  void feed(const uint8_t* data, size_t len, const Sink& sink) { feed(data, len, now_ms(), sink); }
+  /// Same, with the arrival time (CLOCK_MONOTONIC ms) stamped on the chunks.
+  void feed(const uint8_t* data, size_t len, int64_t arrival_ms, const Sink& sink);
 
   /// Forgets partial input, sync and PAT/PMT state (new publisher). Sequence numbers continue.
   void reset();
@@ -59,7 +62,8 @@ class TsChunker {
   TsAligner aligner_;
   KeyframeDetector detector_;
   std::shared_ptr<Chunk> current_;
-  size_t psi_tail_ = SIZE_MAX;  // offset in current_ of the run of PSI packets ending it, if any
+  size_t psi_tail_ = SIZE_MAX;
+  int64_t arrival_ms_ = 0;  // offset in current_ of the run of PSI packets ending it, if any
   uint64_t next_seq_ = 1;
   std::array<uint8_t, kTsPacketSize> pat_{}, pmt_{};
   bool has_pat_ = false, has_pmt_ = false;

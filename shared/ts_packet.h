@@ -33,7 +33,10 @@ bool parse_ts_header(const uint8_t* packet, TsHeader& out);
 /// Re-aligns an arbitrary byte stream to whole TS packets.
 ///
 /// Sync is (re)acquired on a 0x47 byte that is followed by another 0x47 exactly 188 bytes later,
-/// so a stray 0x47 in garbage does not fake sync. Bytes skipped while searching are counted.
+/// so a stray 0x47 in garbage does not fake sync. In sync, a packet is accepted on its own sync
+/// byte (no look-ahead, so no packet is held back waiting for the next read): garbage that
+/// happens to begin with 0x47 exactly at a packet boundary passes as one bad packet before
+/// sync is lost and regained. Bytes skipped while searching are counted.
 /// Holds at most 2 * 188 - 1 bytes between calls.
 class TsAligner {
  public:
