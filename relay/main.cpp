@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "config file (libconfig; see /etc/mpegcast/relay.conf)");
   app.add_option("--listen", listen, "viewer listener [ADDR:]PORT (default 0.0.0.0:8080)");
   app.add_option("--ingest-listen", ingest_listen, "publisher listener [ADDR:]PORT (default 127.0.0.1:8081)");
-  app.add_option("--web-root", web_root, "folder with the web player (default /usr/share/mpegcast/web)");
+  app.add_option("--web-root", web_root, "folder with the web player (default " MPEGCAST_DEFAULT_WEB_ROOT ")");
   app.add_flag("--check-config", check_config, "validate the config and exit (status 0 ok, 2 error)");
   app.add_flag("--version", version, "print the version and exit");
   try {

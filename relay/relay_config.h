@@ -22,7 +22,7 @@ struct RelayConfig {
   std::string log_level = "info";
   ListenAddress listen{"0.0.0.0", 8080};     // viewers: web, API, WS, HTTP-TS
   ListenAddress ingest_listen{"127.0.0.1", 8081};  // publishers
-  std::string web_root = "/usr/share/mpegcast/web";
+  std::string web_root = MPEGCAST_DEFAULT_WEB_ROOT;  // ${datadir}/mpegcast/web, set by CMake
   std::string default_stream = "live";       // target of the JSMpeg-compatible POST /<secret>
 
   HubConfig hub;

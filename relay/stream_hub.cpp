@@ -248,7 +248,7 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   st->newest_keyframe_seq_ = 0;
   st->psi_.reset();
   st->psi_version_ = UINT64_MAX;
-  for (Subscriber* s : st->subscribers_) {
+  for (auto& s : st->subscribers_) {
     s->wait_keyframe_ = true;
     s->send_psi_ = false;
   }
@@ -281,9 +281,10 @@ Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner
     error = HubError::stream_full;
     return nullptr;
   }
-  auto* s = new Subscriber(st, owner, now_ms);  // owned by the hub; deleted in unsubscribe()
+  std::unique_ptr<Subscriber> owned(new Subscriber(st, owner, now_ms));  // private constructor
+  Subscriber* s = owned.get();
   s->index_ = st->subscribers_.size();
-  st->subscribers_.push_back(s);
+  st->subscribers_.push_back(std::move(owned));
   ++subscriber_total_;
   st->position_at_newest_keyframe(*s);
   return s;
@@ -292,16 +293,16 @@ Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner
 void StreamHub::unsubscribe(Subscriber* s) {
   if (!s) return;
   Stream* st = s->stream_;
-  auto& subs = st->subscribers_;
-  subs.back()->index_ = s->index_;
-  subs[s->index_] = subs.back();
-  subs.pop_back();
   if (s->parked_) {
     auto& p = st->parked_;
     p.erase(std::remove(p.begin(), p.end(), s), p.end());
   }
+  auto& subs = st->subscribers_;
+  const size_t i = s->index_;
+  subs.back()->index_ = i;
+  std::swap(subs[i], subs.back());
+  subs.pop_back();  // destroys s
   --subscriber_total_;
-  std::unique_ptr<Subscriber> gone(s);
 }
 
 void StreamHub::tick(int64_t now_ms) {
@@ -310,7 +311,7 @@ void StreamHub::tick(int64_t now_ms) {
     Stream& st = *it->second;
     st.update_bitrate(now_ms);
     for (size_t i = 0; i < st.subscribers_.size(); ++i) {
-      Subscriber* s = st.subscribers_[i];
+      Subscriber* s = st.subscribers_[i].get();
       if (s->parked_ || s->closing_) continue;
       if (now_ms - s->last_progress_ms_ > stall_ms) {
         s->closing_ = true;

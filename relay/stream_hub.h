@@ -147,7 +147,7 @@ class Stream {
   int64_t gop_ms_ = 0;
   std::shared_ptr<Chunk> psi_;        // PAT + PMT prefix for new subscribers
   uint64_t psi_version_ = UINT64_MAX;
-  std::vector<Subscriber*> subscribers_;
+  std::vector<std::unique_ptr<Subscriber>> subscribers_;  // owned; Subscriber::index_ is the position
   std::vector<Subscriber*> parked_;   // subscribers waiting for data (wake on next chunk)
   uint64_t bytes_in_ = 0, lag_skips_ = 0, stalls_ = 0, publishers_total_ = 0;
   uint64_t rate_bytes_ = 0;
