@@ -71,6 +71,23 @@ class ViewerSession final : public SubscriberOwner {
     return 0;
   }
 
+  /// Bytes the viewer sent us. Viewers have nothing to say: the bytes are dropped, and a viewer
+  /// that sends more than kRxBudgetBytes within a second is closed. Returns -1 to close.
+  int on_receive(size_t len) {
+    const int64_t now = now_ms();
+    if (now - rx_window_ms_ >= 1000) {
+      rx_window_ms_ = now;
+      rx_bytes_ = 0;
+    }
+    rx_bytes_ += len;
+    if (rx_bytes_ <= kRxBudgetBytes) return 0;
+    LOG_WARN("viewer %s: sent more than %zu bytes/s; closing", peer_.c_str(), kRxBudgetBytes);
+    static const char kWhy[] = "viewer flood";
+    lws_close_reason(wsi_, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(kWhy)), sizeof kWhy - 1);
+    return -1;
+  }
+
   void wake() override { lws_callback_on_writable(wsi_); }
 
   void close(const char* reason) override {
@@ -84,6 +101,9 @@ class ViewerSession final : public SubscriberOwner {
   lws_write_protocol write_type_;
   std::string peer_;
   Subscriber* sub_ = nullptr;
+  static constexpr size_t kRxBudgetBytes = 16 * 1024;
+  int64_t rx_window_ms_ = 0;
+  size_t rx_bytes_ = 0;
 };
 
 /// Per-session storage: a ViewerSession constructed in place when the connection becomes a viewer.
@@ -101,7 +121,7 @@ struct ViewerPss {
   }
 };
 
-int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/, size_t /*len*/) {
+int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/, size_t len) {
   auto* pss = static_cast<ViewerPss*>(user);
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -109,6 +129,7 @@ int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/,
       if (path == "/" || !live_stream_name(path, false).empty()) return 0;
       LOG_INFO("viewer %s: WebSocket upgrade to %s refused: not /live/<stream>",
                peer_address(lws_get_socket_fd(wsi)).c_str(), path.substr(0, 80).c_str());
+      lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "use ws://HOST:PORT/live/STREAM");
       return 1;
     }
     case LWS_CALLBACK_ESTABLISHED: {
@@ -128,7 +149,7 @@ int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/,
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return pss->get() ? pss->get()->on_writable() : 0;
     case LWS_CALLBACK_RECEIVE:
-      return 0;  // viewers have nothing to say; ignored
+      return pss->get() ? pss->get()->on_receive(len) : -1;
     case LWS_CALLBACK_CLOSED:
       pss->destroy();
       return 0;
