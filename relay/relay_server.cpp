@@ -89,15 +89,13 @@ int run_relay(RelayConfig config) {
   }
 
   // Viewer vhost: static web root, API, WebSocket and HTTP-TS egress.
-  static lws_protocols viewer_protocols[4];
-  viewer_protocols[0] = http_routes_protocol();
-  viewer_protocols[1] = ws_viewer_protocol("mpegcast-live");
-  viewer_protocols[2] = ws_viewer_protocol("null");  // JSMpeg 2017–2022 sends "Sec-WebSocket-Protocol: null"
-  viewer_protocols[3] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
-
-  // WebSocket upgrades without a subprotocol go to "mpegcast-live".
-  static const lws_protocol_vhost_options pvo_default = {nullptr, nullptr, "default", "1"};
-  static const lws_protocol_vhost_options pvo_live = {nullptr, &pvo_default, "mpegcast-live", ""};
+  // protocols[0] serves HTTP and WebSocket upgrades without a subprotocol. (Marking a later
+  // protocol "default" with a pvo instead makes lws 4.1 answer the 2nd request on a kept-alive
+  // connection with the 1st one's headers.)
+  static lws_protocols viewer_protocols[3];
+  viewer_protocols[0] = viewer_protocol("mpegcast-live");
+  viewer_protocols[1] = viewer_protocol("null");  // JSMpeg 2017–2022 sends "Sec-WebSocket-Protocol: null"
+  viewer_protocols[2] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
   static lws_http_mount mounts[5];
   std::memset(mounts, 0, sizeof mounts);
@@ -107,7 +105,7 @@ int run_relay(RelayConfig config) {
     m.mount_next = &mounts[i + 1];
     m.mountpoint = callback_paths[i];
     m.mountpoint_len = static_cast<unsigned char>(std::strlen(callback_paths[i]));
-    m.origin = "mpegcast-http";
+    m.origin = "mpegcast-live";
     m.origin_protocol = LWSMPRO_CALLBACK;
   }
   static std::string web_root;
@@ -142,7 +140,6 @@ int run_relay(RelayConfig config) {
   vi.port = cfg.listen.port;
   vi.iface = viewer_iface == "0.0.0.0" ? nullptr : viewer_iface.c_str();
   vi.protocols = viewer_protocols;
-  vi.pvo = &pvo_live;
   vi.mounts = mounts;
   vi.headers = &hdr_csp;
   vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;

@@ -121,16 +121,18 @@ struct ViewerPss {
   }
 };
 
-int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/, size_t len) {
-  auto* pss = static_cast<ViewerPss*>(user);
+/// WebSocket viewer callbacks; returns false when `reason` is not one of them.
+bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t len, int& rc) {
+  rc = 0;
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
       const std::string path = request_path(wsi);
-      if (path == "/" || !live_stream_name(path, false).empty()) return 0;
+      if (path == "/" || !live_stream_name(path, false).empty()) return true;
       LOG_INFO("viewer %s: WebSocket upgrade to %s refused: not /live/<stream>",
                peer_address(lws_get_socket_fd(wsi)).c_str(), path.substr(0, 80).c_str());
       lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "use ws://HOST:PORT/live/STREAM");
-      return 1;
+      rc = 1;
+      return true;
     }
     case LWS_CALLBACK_ESTABLISHED: {
       RelayState& relay = relay_state(wsi);
@@ -142,19 +144,21 @@ int ws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* /*in*/,
         lws_close_reason(wsi, err == HubError::bad_name ? LWS_CLOSE_STATUS_POLICY_VIOLATION : static_cast<lws_close_status>(1013),  // 1013 Try Again Later (RFC 6455 registry)
 
                          reinterpret_cast<unsigned char*>(const_cast<char*>(why)), std::strlen(why));
-        return -1;
+        rc = -1;
       }
-      return 0;
+      return true;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-      return pss->get() ? pss->get()->on_writable() : 0;
+      rc = pss->get() ? pss->get()->on_writable() : 0;
+      return true;
     case LWS_CALLBACK_RECEIVE:
-      return pss->get() ? pss->get()->on_receive(len) : -1;
+      rc = pss->get() ? pss->get()->on_receive(len) : -1;
+      return true;
     case LWS_CALLBACK_CLOSED:
       pss->destroy();
-      return 0;
+      return true;
     default:
-      return 0;
+      return false;
   }
 }
 
@@ -201,8 +205,12 @@ int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
   return 0;
 }
 
-int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+/// One protocol serves the whole viewer listener: HTTP routes, static files (the "/" mount),
+/// and WebSocket viewers (lws sends upgrades without a subprotocol to protocols[0]).
+int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* pss = static_cast<ViewerPss*>(user);
+  int rc = 0;
+  if (pss && ws_callback(wsi, reason, pss, len, rc)) return rc;
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
       RelayState& relay = relay_state(wsi);
@@ -228,6 +236,10 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
       return pss && pss->get() ? pss->get()->on_writable() : 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+      // A static file from the "/" mount was sent: end the transaction so a kept-alive
+      // connection parses its next request afresh (else lws answers it with stale headers).
+      return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
       if (pss) pss->destroy();
       return 0;
@@ -238,13 +250,8 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
 
 }  // namespace
 
-const lws_protocols& http_routes_protocol() {
-  static const lws_protocols p = {"mpegcast-http", http_callback, sizeof(ViewerPss), 0, 0, nullptr, 0};
-  return p;
-}
-
-lws_protocols ws_viewer_protocol(const char* name) {
-  return {name, ws_callback, sizeof(ViewerPss), 4096, 0, nullptr, 0};
+lws_protocols viewer_protocol(const char* name) {
+  return {name, viewer_callback, sizeof(ViewerPss), 4096, 0, nullptr, 0};
 }
 
 }  // namespace mpegcast::relay

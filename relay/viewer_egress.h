@@ -8,9 +8,8 @@ struct lws_protocols;
 
 namespace mpegcast::relay {
 
-/// HTTP protocol of the public vhost: /live/<stream>.ts, /api/v1/…, /metrics, /healthz.
-const lws_protocols& http_routes_protocol();
-/// WebSocket viewer protocol, registered under the given name ("mpegcast-live" and "null").
-lws_protocols ws_viewer_protocol(const char* name);
+/// The viewer listener's protocol, registered first as "mpegcast-live" (HTTP routes, static
+/// files, WebSocket viewers without a subprotocol) and again as "null" (JSMpeg's old builds).
+lws_protocols viewer_protocol(const char* name);
 
 }  // namespace mpegcast::relay
