@@ -1,0 +1,44 @@
+#include "av_log_bridge.h"
+
+#include <cstdarg>
+#include <cstring>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+namespace mpegcast::capture {
+namespace {
+
+bool is_network(void* avcl) {
+  if (!avcl) return false;
+  const AVClass* c = *static_cast<const AVClass**>(avcl);
+  if (!c) return false;
+  const char* n = c->class_name;
+  return n && (std::strcmp(n, "URLContext") == 0 || std::strcmp(n, "tcp") == 0 || std::strcmp(n, "http") == 0 ||
+               std::strcmp(n, "udp") == 0 || std::strcmp(n, "AVIOContext") == 0);
+}
+
+void callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level > av_log_get_level()) return;
+  thread_local int print_prefix = 1;
+  char line[1024];
+  av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+  size_t len = std::strlen(line);
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+  if (len == 0) return;
+  LogLevel ours = level <= AV_LOG_ERROR ? LogLevel::err : level <= AV_LOG_WARNING ? LogLevel::warning
+                  : level <= AV_LOG_INFO ? LogLevel::info : LogLevel::debug;
+  if (is_network(avcl)) ours = LogLevel::debug;
+  if (!log_enabled(ours)) return;
+  log(ours, "libav: %s", line);
+}
+
+}  // namespace
+
+void install_av_log_bridge(LogLevel level) {
+  av_log_set_level(level == LogLevel::debug ? AV_LOG_VERBOSE : AV_LOG_WARNING);
+  av_log_set_callback(&callback);
+}
+
+}  // namespace mpegcast::capture

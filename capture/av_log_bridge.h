@@ -1,0 +1,12 @@
+// Routes libav* log messages into our stderr log with sd-daemon priorities.
+#pragma once
+#include "log.h"
+
+namespace mpegcast::capture {
+
+/// Installs the av_log callback. libav messages up to warnings are kept (info and verbose too
+/// when `level` is debug); messages of network protocols go to debug, because each target
+/// logs its own failures once, naming the URL.
+void install_av_log_bridge(LogLevel level);
+
+}  // namespace mpegcast::capture

@@ -1,0 +1,196 @@
+#include "capture_config.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+extern "C" {
+#include <libavformat/avio.h>
+#include <libavutil/parseutils.h>
+}
+
+#include "url.h"
+
+namespace mpegcast::capture {
+namespace {
+
+constexpr int64_t kMaxBps = 100000000;  // 100 Mbit/s: far above what MPEG-1 is used for
+
+void read_target_limits(ConfigSection& s, TargetConfig& t) {
+  t.queue_ms = s.integer("queue_ms", t.queue_ms, 100, 60000);
+  t.queue_bytes = s.integer("queue_bytes", t.queue_bytes, 65536, 1000000000);
+  t.rw_timeout_ms = s.integer("rw_timeout_ms", t.rw_timeout_ms, 100, 600000);
+  t.reconnect_initial_ms = s.integer("reconnect_initial_ms", t.reconnect_initial_ms, 10, 60000);
+  t.reconnect_max_ms = s.integer("reconnect_max_ms", t.reconnect_max_ms, 10, 600000);
+  t.send_buffer_bytes = s.integer("send_buffer_bytes", t.send_buffer_bytes, 0, 64 * 1024 * 1024);
+}
+
+InputConfig read_input(ConfigSection s) {
+  InputConfig in;
+  in.source = s.choice("source", in.source, {"auto", "v4l2", "lavfi", "file"});
+  in.device = s.string("device", in.device, 1024);
+  in.input_format = s.string("input_format", in.input_format, 64);
+  in.video_size = s.string("video_size", in.video_size, 32);
+  if (!in.video_size.empty()) {
+    int w = 0, h = 0;
+    if (av_parse_video_size(&w, &h, in.video_size.c_str()) < 0) {
+      s.fail("video_size", "\"" + in.video_size + "\" is not a size like \"640x480\"");
+    }
+  }
+  in.framerate = s.number("framerate", in.framerate, 0, 1000);
+  in.frame_timeout_ms = s.integer("frame_timeout_ms", in.frame_timeout_ms, 100, 600000);
+  in.graph = s.string("graph", in.graph);
+  in.path = s.string("path", in.path);
+  in.loop = s.boolean("loop", in.loop);
+  if (in.source == "lavfi" && in.graph.empty()) s.fail("graph", "must not be empty when source = \"lavfi\"");
+  if (in.source == "file" && in.path.empty()) s.fail("path", "must be set when source = \"file\"");
+  if (in.source == "v4l2" && in.device.empty()) s.fail("device", "must be set when source = \"v4l2\"");
+  s.check_unknown();
+  return in;
+}
+
+OutputConfig read_output(ConfigSection s) {
+  OutputConfig out;
+  out.width = static_cast<int>(s.integer("width", out.width, 0, 4096));
+  out.height = static_cast<int>(s.integer("height", out.height, 0, 4096));
+  if (out.width % 2 || out.height % 2) s.fail(out.width % 2 ? "width" : "height", "must be even (yuv420p)");
+  out.framerate = s.number("framerate", out.framerate, 0, 60);
+  out.bitrate_bps = s.integer("bitrate_bps", out.bitrate_bps, 10000, kMaxBps);
+  out.maxrate_bps = s.integer("maxrate_bps", out.maxrate_bps, 0, kMaxBps);
+  out.bufsize_bytes = s.integer("bufsize_bytes", out.bufsize_bytes, 0, 2000000);
+  out.gop_s = s.number("gop_s", out.gop_s, 0.1, 60);
+  if (out.maxrate_bps != 0 && out.maxrate_bps < out.bitrate_bps) {
+    s.fail("maxrate_bps", "must be 0 (no limit) or at least bitrate_bps (" + std::to_string(out.bitrate_bps) + ")");
+  }
+  if (out.maxrate_bps != 0 && out.bufsize_bytes == 0) s.fail("bufsize_bytes", "must be set when maxrate_bps is");
+  s.check_unknown();
+  return out;
+}
+
+}  // namespace
+
+std::string check_target_url(const std::string& url) {
+  auto u = parse_url(url);
+  if (!u) return "\"" + redact_url(url) + "\" is not a URL like http://HOST:PORT/publish/STREAM";
+  if (!avio_find_protocol_name(url.c_str())) return "libavformat has no protocol for \"" + u->scheme + "://\"";
+  if (u->scheme == "file" || u->scheme == "pipe") return "\"" + u->scheme + "://\" is not a network target";
+  return {};
+}
+
+std::string redact_url(const std::string& url) {
+  std::string out = url;
+  // user:password@ in the authority
+  const size_t scheme_end = out.find("://");
+  if (scheme_end != std::string::npos) {
+    const size_t auth_start = scheme_end + 3;
+    const size_t auth_end = out.find_first_of("/?#", auth_start);
+    const size_t at = out.rfind('@', auth_end == std::string::npos ? out.size() : auth_end);
+    if (at != std::string::npos && at >= auth_start) out.replace(auth_start, at - auth_start, "***");
+  }
+  // secret=… in the query
+  const size_t q = out.find('?');
+  if (q != std::string::npos) {
+    size_t pos = q + 1;
+    while (pos < out.size()) {
+      size_t end = out.find('&', pos);
+      if (end == std::string::npos) end = out.size();
+      const std::string param = out.substr(pos, end - pos);
+      if (param.rfind("secret=", 0) == 0 || param.rfind("passphrase=", 0) == 0) {
+        const size_t eq = pos + param.find('=') + 1;
+        out.replace(eq, end - eq, "***");
+        end = eq + 3;
+      }
+      pos = end + 1;
+    }
+  }
+  return out;
+}
+
+CaptureConfig load_capture_config(ConfigFile& file) {
+  CaptureConfig c;
+  ConfigSection root = file.root();
+  const std::string level = root.choice("log_level", "info", {"err", "warning", "notice", "info", "debug"});
+  parse_log_level(level.c_str(), c.log_level);
+  c.status_interval_s = root.integer("status_interval_s", c.status_interval_s, 0, 3600);
+  c.input = read_input(root.group("input"));
+  c.output = read_output(root.group("output"));
+
+  TargetConfig defaults;
+  {
+    ConfigSection d = root.group("target_defaults");
+    read_target_limits(d, defaults);
+    d.check_unknown();
+  }
+  c.target_defaults = defaults;
+  if (root.has("targets")) {
+    std::vector<std::string> urls;
+    std::vector<ConfigSection> groups;
+    bool as_strings = true;
+    try {
+      urls = root.strings("targets");
+    } catch (const ConfigError&) {
+      as_strings = false;
+    }
+    if (as_strings) {
+      for (const auto& url : urls) {
+        const std::string bad = check_target_url(url);
+        if (!bad.empty()) root.fail("targets", bad);
+        TargetConfig t = defaults;
+        t.url = url;
+        c.targets.push_back(t);
+      }
+    } else {
+      try {
+        groups = root.groups("targets");
+      } catch (const ConfigError&) {
+        root.fail("targets", "expected a list of URL strings or a list of groups { url = \"…\"; … }");
+      }
+      for (auto& g : groups) {
+        TargetConfig t = defaults;
+        t.url = g.string("url", "");
+        if (t.url.empty()) g.fail("url", "missing: every target needs a url");
+        const std::string bad = check_target_url(t.url);
+        if (!bad.empty()) g.fail("url", bad);
+        read_target_limits(g, t);
+        g.check_unknown();
+        c.targets.push_back(t);
+      }
+    }
+  }
+  root.check_unknown();
+  return c;
+}
+
+void apply_input_spec(InputConfig& in, const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
+  const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (rest.empty() || (kind != "v4l2" && kind != "lavfi" && kind != "file")) {
+    throw ConfigError("--input: \"" + spec + "\" is not v4l2:DEVICE, lavfi:GRAPH or file:PATH");
+  }
+  in.source = kind;
+  if (kind == "v4l2") in.device = rest;
+  if (kind == "lavfi") in.graph = rest;
+  if (kind == "file") in.path = rest;
+}
+
+std::string resolve_auto_input(InputConfig& in) {
+  if (in.source != "auto") return "input: " + describe_input(in);
+  struct stat st {};
+  if (!in.device.empty() && ::stat(in.device.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+    in.source = "v4l2";
+    return "input: " + in.device + " exists, using v4l2:" + in.device;
+  }
+  in.source = "lavfi";
+  if (in.graph.empty()) in.graph = kDefaultGraph;
+  return "input: no camera at " + in.device + ", using the test pattern lavfi:" + in.graph;
+}
+
+std::string describe_input(const InputConfig& in) {
+  if (in.source == "v4l2") return "v4l2:" + in.device;
+  if (in.source == "lavfi") return "lavfi:" + in.graph;
+  if (in.source == "file") return "file:" + in.path;
+  return in.source;
+}
+
+}  // namespace mpegcast::capture

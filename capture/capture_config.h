@@ -1,0 +1,85 @@
+// The capture agent's configuration: conf/capture.conf plus the command-line overrides.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config_file.h"
+#include "log.h"
+
+namespace mpegcast::capture {
+
+/// Where frames come from. `source` is "auto", "v4l2", "lavfi" or "file".
+struct InputConfig {
+  std::string source = "auto";
+  std::string device = "/dev/video0";  // v4l2
+  std::string input_format;            // v4l2: "mjpeg", "yuyv422", …; empty = driver default
+  std::string video_size;              // v4l2: "640x480"; empty = driver default
+  double framerate = 0;                // v4l2: frames/s asked of the driver; 0 = driver default
+  int64_t frame_timeout_ms = 2000;     // no frame for this long = camera lost (v4l2)
+  std::string graph = "testsrc2=size=640x480:rate=25";  // lavfi
+  std::string path;                    // file
+  bool loop = true;                    // file: start again at the end
+};
+
+/// Encoder settings. 0 for width/height/framerate means "as the source".
+struct OutputConfig {
+  int width = 0;
+  int height = 0;
+  double framerate = 0;
+  int64_t bitrate_bps = 1000000;
+  int64_t maxrate_bps = 1500000;
+  int64_t bufsize_bytes = 350000;  // VBV buffer; 350000 bytes = ffmpeg's "-bufsize 2800k" (bits)
+  double gop_s = 1.0;
+};
+
+/// One output URL and its queue.
+struct TargetConfig {
+  std::string url;
+  int64_t queue_ms = 2000;          // queued video beyond this → drop whole GOPs
+  int64_t queue_bytes = 4000000;    // or beyond this many bytes
+  int64_t rw_timeout_ms = 5000;     // a peer that accepts nothing for this long is dropped
+  int64_t reconnect_initial_ms = 250;
+  int64_t reconnect_max_ms = 5000;
+  int64_t send_buffer_bytes = 131072;  // SO_SNDBUF for tcp/http targets (0 = kernel default)
+};
+
+struct CaptureConfig {
+  LogLevel log_level = LogLevel::info;
+  int64_t status_interval_s = 10;  // 0 = no status lines
+  InputConfig input;
+  OutputConfig output;
+  TargetConfig target_defaults;      // target_defaults = { … }: also used for --target URLs
+  std::vector<TargetConfig> targets;
+};
+
+/// The lavfi graph used when no input is configured and /dev/video0 does not exist.
+constexpr const char* kDefaultGraph = "testsrc2=size=640x480:rate=25";
+/// The target used when none is configured.
+constexpr const char* kDefaultTarget = "http://127.0.0.1:8081/publish/cam1";
+
+/// Reads and validates every key of `file` (an empty ConfigFile gives all defaults). Throws
+/// ConfigError (`FILE:LINE: key: what is wrong`) for an unknown key, a wrong type, an
+/// out-of-range value or an unusable target URL. Does not apply the default target.
+CaptureConfig load_capture_config(ConfigFile& file);
+
+/// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH) to `in`; throws ConfigError
+/// ("--input: …") for anything else.
+void apply_input_spec(InputConfig& in, const std::string& spec);
+
+/// Returns an empty string when `url` can be used as a target (scheme://host… with a protocol
+/// libavformat can write to), else what is wrong with it.
+std::string check_target_url(const std::string& url);
+
+/// `url` with the value of a `secret` query parameter and any user:password replaced by "***",
+/// for logs.
+std::string redact_url(const std::string& url);
+
+/// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph.
+/// Returns a one-line description of the choice for the log.
+std::string resolve_auto_input(InputConfig& in);
+
+/// A short description of the input, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0".
+std::string describe_input(const InputConfig& in);
+
+}  // namespace mpegcast::capture

@@ -1,0 +1,168 @@
+#include "source.h"
+
+#include <chrono>
+#include <thread>
+
+extern "C" {
+#include <libavdevice/avdevice.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include "clock.h"
+#include "log.h"
+
+namespace mpegcast::capture {
+
+int Source::interrupt_cb(void* opaque) { return static_cast<Source*>(opaque)->stop_.load() ? 1 : 0; }
+
+Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
+    : cfg_(in), stop_(stop), name_(describe_input(in)), packet_(make_packet()), newer_(make_packet()) {
+  const AVInputFormat* fmt = nullptr;
+  std::string url;
+  Dict opts;
+  AVFormatContext* ic = avformat_alloc_context();
+  if (!ic || !packet_ || !newer_) throw SourceError(name_ + ": out of memory");
+  ic->interrupt_callback = AVIOInterruptCB{&Source::interrupt_cb, this};
+  if (in.source == "v4l2") {
+    fmt = av_find_input_format("video4linux2");
+    url = in.device;
+    live_ = true;
+    ic->flags |= AVFMT_FLAG_NONBLOCK;  // never block forever on a stalled device
+    ic->flags |= AVFMT_FLAG_NOBUFFER;
+    if (!in.input_format.empty()) opts.set("input_format", in.input_format.c_str());
+    if (!in.video_size.empty()) opts.set("video_size", in.video_size.c_str());
+    if (in.framerate > 0) opts.set("framerate", std::to_string(in.framerate).c_str());
+  } else if (in.source == "lavfi") {
+    fmt = av_find_input_format("lavfi");
+    url = in.graph;
+  } else if (in.source == "file") {
+    url = in.path;
+  } else {
+    avformat_free_context(ic);
+    throw SourceError("input: unknown source \"" + in.source + "\"");
+  }
+  if ((in.source == "v4l2" || in.source == "lavfi") && !fmt) {
+    avformat_free_context(ic);
+    throw SourceError(name_ + ": libavdevice has no " + in.source + " input");
+  }
+  int err = avformat_open_input(&ic, url.c_str(), fmt, opts.ptr());  // frees ic on failure
+  if (err < 0) throw SourceError(name_ + ": cannot open: " + av_error_text(err));
+  ic_.reset(ic);
+  if (!live_) {
+    err = avformat_find_stream_info(ic_.get(), nullptr);
+    if (err < 0) throw SourceError(name_ + ": cannot read stream info: " + av_error_text(err));
+  }
+  const AVCodec* codec = nullptr;
+  stream_index_ = av_find_best_stream(ic_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (stream_index_ < 0 || !codec) throw SourceError(name_ + ": no decodable video stream");
+  AVStream* st = ic_->streams[stream_index_];
+  for (unsigned i = 0; i < ic_->nb_streams; ++i) {
+    if (static_cast<int>(i) != stream_index_) ic_->streams[i]->discard = AVDISCARD_ALL;
+  }
+  time_base_ = st->time_base;
+  rate_ = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+  if (rate_.num <= 0 || rate_.den <= 0) rate_ = AVRational{0, 1};
+  frame_us_ = rate_.num > 0 ? av_rescale(1000000, rate_.den, rate_.num) : 40000;
+  dec_.reset(avcodec_alloc_context3(codec));
+  if (!dec_) throw SourceError(name_ + ": out of memory");
+  err = avcodec_parameters_to_context(dec_.get(), st->codecpar);
+  if (err < 0) throw SourceError(name_ + ": " + av_error_text(err));
+  dec_->thread_count = 1;
+  dec_->pkt_timebase = st->time_base;
+  const AVCodecDescriptor* desc = avcodec_descriptor_get(codec->id);
+  intra_only_ = desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY);
+  err = avcodec_open2(dec_.get(), codec, nullptr);
+  if (err < 0) throw SourceError(name_ + ": cannot open the " + codec->name + " decoder: " + av_error_text(err));
+  LOG_INFO("source %s: opened: %s %dx%d %s, %.3f fps", name_.c_str(), codec->name, dec_->width, dec_->height,
+           av_get_pix_fmt_name(dec_->pix_fmt) ? av_get_pix_fmt_name(dec_->pix_fmt) : "?",
+           rate_.num > 0 ? av_q2d(rate_) : 0.0);
+}
+
+Source::~Source() = default;
+
+int Source::width() const { return dec_->width; }
+int Source::height() const { return dec_->height; }
+
+int Source::rewind() {
+  int err = av_seek_frame(ic_.get(), -1, ic_->start_time != AV_NOPTS_VALUE ? ic_->start_time : 0, AVSEEK_FLAG_BACKWARD);
+  if (err < 0) return err;
+  avcodec_flush_buffers(dec_.get());
+  // Continue the timeline one frame after the last frame of this round.
+  loop_offset_us_ = last_pts_us_ + frame_us_;
+  first_pts_us_ = AV_NOPTS_VALUE;
+  ++loops_;
+  LOG_DEBUG("source %s: looped (%d)", name_.c_str(), loops_);
+  return 0;
+}
+
+int Source::read(AVFrame* out) {
+  int64_t waiting_since = 0;
+  while (true) {
+    if (stop_) return AVERROR_EXIT;
+    int err = avcodec_receive_frame(dec_.get(), out);
+    if (err == 0) {
+      int64_t pts = out->best_effort_timestamp;
+      int64_t us;
+      if (pts == AV_NOPTS_VALUE) {
+        us = synthetic_pts_us_;
+      } else {
+        const int64_t raw = av_rescale_q(pts, time_base_, AVRational{1, 1000000});
+        if (first_pts_us_ == AV_NOPTS_VALUE) first_pts_us_ = raw;
+        us = raw - first_pts_us_ + loop_offset_us_;
+      }
+      if (us < last_pts_us_) us = last_pts_us_;  // never backwards
+      last_pts_us_ = us;
+      synthetic_pts_us_ = us + frame_us_;
+      out->pts = us;
+      return 0;
+    }
+    if (err == AVERROR_EOF) {
+      if (cfg_.source == "file" && cfg_.loop) {
+        avcodec_flush_buffers(dec_.get());
+        draining_ = false;
+        if ((err = rewind()) < 0) return err;
+        continue;
+      }
+      return AVERROR_EOF;
+    }
+    if (err != AVERROR(EAGAIN)) return err;
+    if (draining_) return AVERROR_EOF;
+
+    err = av_read_frame(ic_.get(), packet_.get());
+    if (err == AVERROR(EAGAIN)) {  // non-blocking device without a frame yet
+      const int64_t now = now_ms();
+      if (waiting_since == 0) waiting_since = now;
+      if (now - waiting_since > cfg_.frame_timeout_ms) return AVERROR(ETIMEDOUT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    waiting_since = 0;
+    if (err == AVERROR_EOF) {
+      draining_ = true;
+      avcodec_send_packet(dec_.get(), nullptr);
+      continue;
+    }
+    if (err < 0) return err;
+    if (packet_->stream_index != stream_index_) {
+      av_packet_unref(packet_.get());
+      continue;
+    }
+    if (live_ && intra_only_) {
+      // Behind the camera? Then newer frames are already queued: take the newest one.
+      while (av_read_frame(ic_.get(), newer_.get()) >= 0) {
+        if (newer_->stream_index != stream_index_) {
+          av_packet_unref(newer_.get());
+          continue;
+        }
+        av_packet_unref(packet_.get());
+        av_packet_move_ref(packet_.get(), newer_.get());
+        ++skipped_;
+      }
+    }
+    err = avcodec_send_packet(dec_.get(), packet_.get());
+    av_packet_unref(packet_.get());
+    if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) return err;
+  }
+}
+
+}  // namespace mpegcast::capture

@@ -1,0 +1,73 @@
+// Video sources: v4l2 camera, lavfi graph, media file — demuxed and decoded to raw frames.
+#pragma once
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+#include "capture_config.h"
+#include "ff_ptr.h"
+
+namespace mpegcast::capture {
+
+/// Opening a source failed; what() names the source and the reason.
+class SourceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One opened source. Frames come out decoded, with `pts` in µs on a timeline that starts near
+/// 0 and keeps increasing across file loops.
+class Source {
+ public:
+  /// Opens `in` (source must be v4l2, lavfi or file; resolve "auto" first). v4l2 is opened
+  /// non-blocking. `stop` aborts a blocking open/read when it becomes true. Throws SourceError.
+  Source(const InputConfig& in, const std::atomic<bool>& stop);
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  /// Reads the next frame into `out`. Returns 0, AVERROR_EOF (file end without loop),
+  /// AVERROR(ETIMEDOUT) (no frame for frame_timeout_ms: camera lost), AVERROR_EXIT (stop
+  /// requested) or another AVERROR (read/decode failure: reopen).
+  int read(AVFrame* out);
+
+  /// True for a live device (frames arrive in real time); lavfi and files are paced by the caller.
+  bool live() const { return live_; }
+  /// The stream's frame rate (frames/s), or 0/1 when unknown.
+  AVRational frame_rate() const { return rate_; }
+  int width() const;
+  int height() const;
+  const std::string& name() const { return name_; }
+  /// Times a file has looped.
+  int loops() const { return loops_; }
+  /// Device frames skipped unread because newer ones were already queued (the pipeline was
+  /// behind): keeps the kernel's buffer queue, and so the delay, short.
+  uint64_t skipped() const { return skipped_; }
+
+ private:
+  int rewind();
+  static int interrupt_cb(void* opaque);
+
+  const InputConfig cfg_;
+  const std::atomic<bool>& stop_;
+  std::string name_;
+  bool live_ = false;
+  InputContextPtr ic_;
+  CodecContextPtr dec_;
+  PacketPtr packet_;
+  int stream_index_ = -1;
+  AVRational time_base_{1, 1000000};
+  AVRational rate_{0, 1};
+  int64_t frame_us_ = 40000;
+  int64_t first_pts_us_ = AV_NOPTS_VALUE;
+  int64_t loop_offset_us_ = 0;
+  int64_t last_pts_us_ = 0;
+  int64_t synthetic_pts_us_ = 0;
+  int loops_ = 0;
+  bool draining_ = false;
+  bool intra_only_ = false;  // every packet is a whole picture (rawvideo, mjpeg): older ones may be skipped
+  PacketPtr newer_;
+  uint64_t skipped_ = 0;
+};
+
+}  // namespace mpegcast::capture

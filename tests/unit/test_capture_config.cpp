@@ -1,0 +1,209 @@
+// capture config: every error names FILE:LINE: key; the binary exits 2 on it and 0 with "ok".
+#define BOOST_TEST_MODULE capture_config
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "capture_config.h"
+#include "config_file.h"
+
+using namespace mpegcast;
+using namespace mpegcast::capture;
+
+namespace {
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& text) {
+    char name[] = "/tmp/test_capture_config_XXXXXX";
+    const int fd = mkstemp(name);
+    BOOST_REQUIRE(fd >= 0);
+    close(fd);
+    path = name;
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+std::string load_error(const std::string& text, std::string* path_out = nullptr) {
+  TempFile f(text);
+  if (path_out) *path_out = f.path;
+  try {
+    ConfigFile file(f.path);
+    load_capture_config(file);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+Run run_binary(const std::string& args) {
+  TempFile out(""), err("");
+  const std::string cmd = std::string(MPEGCAST_CAPTURE_BIN) + " " + args + " >" + out.path + " 2>" + err.path;
+  const int rc = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  std::stringstream o, e;
+  o << std::ifstream(out.path).rdbuf();
+  e << std::ifstream(err.path).rdbuf();
+  r.out = o.str();
+  r.err = e.str();
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(defaults_without_a_file) {
+  ConfigFile empty;
+  const CaptureConfig c = load_capture_config(empty);
+  BOOST_TEST(c.input.source == "auto");
+  BOOST_TEST(c.input.graph == "testsrc2=size=640x480:rate=25");
+  BOOST_TEST(c.output.bitrate_bps == 1000000);
+  BOOST_TEST(c.output.maxrate_bps == 1500000);
+  BOOST_TEST(c.output.bufsize_bytes == 350000);
+  BOOST_TEST(c.output.gop_s == 1.0);
+  BOOST_TEST(c.status_interval_s == 10);
+  BOOST_TEST(c.targets.empty());  // main() adds kDefaultTarget
+}
+
+BOOST_AUTO_TEST_CASE(shipped_config_is_valid_and_has_the_documented_values) {
+  ConfigFile file(std::string(MPEGCAST_SOURCE_DIR) + "/conf/capture.conf");
+  const CaptureConfig c = load_capture_config(file);
+  BOOST_TEST(c.input.source == "auto");
+  BOOST_REQUIRE(c.targets.size() == 1u);
+  BOOST_TEST(c.targets[0].url == "http://127.0.0.1:8081/publish/cam1");
+  BOOST_TEST(c.targets[0].queue_ms == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_names_file_line_and_key) {
+  std::string path;
+  const std::string e = load_error("log_level = \"info\";\n\noutput = {\n  bitrate_bps = 800000;\n  bitrat_bps = 1;\n};\n", &path);
+  BOOST_TEST(e == path + ":5: output.bitrat_bps: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_top_level_key) {
+  std::string path;
+  const std::string e = load_error("status_interval_s = 5;\ncamera = \"x\";\n", &path);
+  BOOST_TEST(e == path + ":2: camera: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_names_file_line_and_key) {
+  std::string path;
+  const std::string e = load_error("input = {\n  source = \"lavfi\";\n  loop = \"yes\";\n};\n", &path);
+  BOOST_TEST(starts_with(e, path + ":3: input.loop: expected true or false"), e);
+  const std::string e2 = load_error("output = { width = \"640\"; };\n", &path);
+  BOOST_TEST(starts_with(e2, path + ":1: output.width: expected an integer"), e2);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_names_file_line_and_key) {
+  std::string path;
+  std::string e = load_error("\n\nstatus_interval_s = 99999;\n", &path);
+  BOOST_TEST(starts_with(e, path + ":3: status_interval_s: value 99999 is out of range"), e);
+  e = load_error("output = {\n  gop_s = 0.0;\n};\n", &path);
+  BOOST_TEST(starts_with(e, path + ":2: output.gop_s: value 0 is out of range"), e);
+  e = load_error("output = { width = 641; };\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: output.width: must be even"), e);
+  e = load_error("target_defaults = {\n queue_ms = 5;\n};\n", &path);
+  BOOST_TEST(starts_with(e, path + ":2: target_defaults.queue_ms: value 5 is out of range"), e);
+  e = load_error("input = { source = \"webcam\"; };\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: input.source: \"webcam\" is not one of"), e);
+}
+
+BOOST_AUTO_TEST_CASE(bad_targets_are_refused) {
+  std::string path;
+  std::string e = load_error("targets = ( \"nonsense\" );\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: targets: "), e);
+  e = load_error("targets = ( \"nosuchproto://127.0.0.1:70/x\" );\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: targets: libavformat has no protocol"), e);
+  e = load_error("targets = (\n  { url = \"tcp://127.0.0.1:9\"; queue_ms = 500; },\n  { url = \"http://127.0.0.1:1/x\"; speed = 1; }\n);\n", &path);
+  BOOST_TEST(e.find(":3: ") != std::string::npos, e);
+  BOOST_TEST(e.find("speed: unknown key") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(target_groups_with_overrides) {
+  TempFile f(
+      "target_defaults = { queue_ms = 3000; };\n"
+      "targets = ( { url = \"tcp://127.0.0.1:9000\"; queue_ms = 500; }, { url = \"udp://127.0.0.1:9001\"; } );\n");
+  ConfigFile file(f.path);
+  const CaptureConfig c = load_capture_config(file);
+  BOOST_REQUIRE(c.targets.size() == 2u);
+  BOOST_TEST(c.targets[0].queue_ms == 500);
+  BOOST_TEST(c.targets[1].queue_ms == 3000);
+}
+
+BOOST_AUTO_TEST_CASE(input_spec) {
+  InputConfig in;
+  apply_input_spec(in, "lavfi:testsrc2=size=320x240:rate=25");
+  BOOST_TEST(in.source == "lavfi");
+  BOOST_TEST(in.graph == "testsrc2=size=320x240:rate=25");
+  apply_input_spec(in, "v4l2:/dev/video2");
+  BOOST_TEST(in.source == "v4l2");
+  BOOST_TEST(in.device == "/dev/video2");
+  apply_input_spec(in, "file:/tmp/a.mp4");
+  BOOST_TEST(in.path == "/tmp/a.mp4");
+  BOOST_CHECK_THROW(apply_input_spec(in, "camera"), ConfigError);
+  BOOST_CHECK_THROW(apply_input_spec(in, "lavfi:"), ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(auto_input_without_camera_is_the_test_pattern) {
+  InputConfig in;
+  in.device = "/nonexistent/video0";
+  resolve_auto_input(in);
+  BOOST_TEST(in.source == "lavfi");
+  BOOST_TEST(in.graph == std::string(kDefaultGraph));
+}
+
+BOOST_AUTO_TEST_CASE(secrets_are_redacted) {
+  BOOST_TEST(redact_url("http://127.0.0.1:8081/publish/cam1?secret=abc") == "http://127.0.0.1:8081/publish/cam1?secret=***");
+  BOOST_TEST(redact_url("http://h:1/p?a=1&secret=xyz&b=2") == "http://h:1/p?a=1&secret=***&b=2");
+  BOOST_TEST(redact_url("http://user:pw@h:1/p") == "http://***@h:1/p");
+  BOOST_TEST(redact_url("tcp://127.0.0.1:9000") == "tcp://127.0.0.1:9000");
+}
+
+BOOST_AUTO_TEST_CASE(binary_check_config_exit_codes) {
+  Run ok = run_binary(std::string("-c ") + MPEGCAST_SOURCE_DIR + "/conf/capture.conf --check-config");
+  BOOST_TEST(ok.status == 0);
+  BOOST_TEST(ok.out == "ok\n");
+
+  TempFile bad("log_level = \"info\";\noutput = {\n  bitrate_bps = \"fast\";\n};\n");
+  Run r = run_binary("-c " + bad.path + " --check-config");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(starts_with(r.err, bad.path + ":3: output.bitrate_bps: expected an integer"), r.err);
+  BOOST_TEST(r.out.find("ok") == std::string::npos);
+
+  TempFile unknown("colour = true;\n");
+  r = run_binary("-c " + unknown.path + " --check-config");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(starts_with(r.err, unknown.path + ":1: colour: unknown key"), r.err);
+
+  // Not even --check-config: a bad file stops the program before it starts.
+  TempFile range("status_interval_s = -1;\n");
+  r = run_binary("-c " + range.path + " --input lavfi:testsrc2 --target tcp://127.0.0.1:9");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(starts_with(r.err, range.path + ":1: status_interval_s: value -1 is out of range"), r.err);
+
+  r = run_binary("-c /nonexistent/capture.conf --check-config");
+  BOOST_TEST(r.status == 2);
+  r = run_binary("--input camera --check-config");
+  BOOST_TEST(r.status == 2);
+  r = run_binary("--target nonsense --check-config");
+  BOOST_TEST(r.status == 2);
+  r = run_binary("--no-such-flag");
+  BOOST_TEST(r.status == 2);
+  r = run_binary("--version");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(starts_with(r.out, "mpegcast-capture "), r.out);
+  BOOST_TEST(r.out.find("libavcodec") != std::string::npos);
+}
