@@ -160,7 +160,15 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
 
   bool on_body(const uint8_t* data, size_t len) override {
     if (!stream_) return false;
-    relay_.hub.publish(stream_, data, len, last_rx_ms_);
+    const PublishResult r = relay_.hub.publish(stream_, data, len, last_rx_ms_);
+    if (r != PublishResult::ok) {
+      ++relay_.counters.ingest_refused;
+      LOG_WARN("ingest %s: stream %s: %s; closing", peer_.c_str(), stream_name_.c_str(), to_string(r));
+      detach();
+      state_ = State::draining;
+      lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+      return false;
+    }
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
     return true;
   }

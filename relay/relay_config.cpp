@@ -13,6 +13,35 @@ ListenAddress listen_key(ConfigSection& s, const char* key, const ListenAddress&
   return *a;
 }
 
+std::vector<RawIngestConfig> raw_listeners(ConfigSection& ingest, const char* key, bool udp) {
+  std::vector<RawIngestConfig> out;
+  for (ConfigSection& s : ingest.groups(key)) {
+    RawIngestConfig r;
+    r.listen = listen_key(s, "listen", ListenAddress{"127.0.0.1", 0});
+    if (r.listen.port == 0) s.fail("listen", "needs a port");
+    r.stream = s.string("stream", "");
+    if (!valid_stream_name(r.stream)) s.fail("stream", "missing or not [A-Za-z0-9_-]{1,64}");
+    std::vector<Cidr> nets;
+    for (const std::string& a : s.strings("allow")) {
+      auto c = parse_cidr(a);
+      if (!c) s.fail("allow", "\"" + a + "\" is not an address or CIDR network");
+      nets.push_back(*c);
+      r.allow_text += (r.allow_text.empty() ? "" : ",") + a;
+    }
+    r.allow = CidrList(std::move(nets));
+    if (udp) {
+      r.multicast_group = s.string("multicast_group", "");
+      if (!r.multicast_group.empty()) {
+        auto g = parse_cidr(r.multicast_group);
+        if (!g || g->addr[10] != 0xFF || (g->addr[12] & 0xF0) != 0xE0) s.fail("multicast_group", "not an IPv4 multicast address (224.0.0.0/4)");
+      }
+    }
+    s.check_unknown();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 RelayConfig load_relay_config(ConfigFile& file) {
@@ -47,6 +76,10 @@ RelayConfig load_relay_config(ConfigFile& file) {
   c.publisher_timeout_s = ingest.integer("publisher_timeout_s", 10, 1, 3600);
   c.loopback_publish_without_secret = ingest.boolean("loopback_without_secret", true);
   c.dynamic_streams = ingest.boolean("dynamic_streams", true);
+  c.hub.max_publish_bitrate_bps =
+      static_cast<uint64_t>(ingest.integer("max_bitrate_bps", 20000000, 10000, 10000000000LL));
+  c.tcp_ingest = raw_listeners(ingest, "tcp", false);
+  c.udp_ingest = raw_listeners(ingest, "udp", true);
   ingest.check_unknown();
 
   for (ConfigSection& s : root.groups("streams")) {

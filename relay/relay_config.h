@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "cidr.h"
 #include "config_file.h"
 #include "stream_hub.h"
 #include "url.h"
@@ -14,6 +16,15 @@ namespace mpegcast::relay {
 struct StreamPolicy {
   std::string secret;          // empty: publishing only from loopback
   bool allow_takeover = false;  // a second publisher replaces the first instead of getting 409
+};
+
+/// A raw TCP or UDP ingest listener bound to one stream (relay.conf `ingest.tcp` / `ingest.udp`).
+struct RawIngestConfig {
+  ListenAddress listen;
+  std::string stream;
+  std::string multicast_group;  // UDP only: IPv4 group to join ("" = unicast)
+  CidrList allow;               // publisher addresses; empty = any
+  std::string allow_text;       // for logs
 };
 
 /// Everything the relay reads from its config file (every field has its default here).
@@ -34,6 +45,8 @@ struct RelayConfig {
   bool dynamic_streams = true;               // loopback publishers may use any valid stream name
 
   std::map<std::string, StreamPolicy> streams;  // by stream name
+  std::vector<RawIngestConfig> tcp_ingest;
+  std::vector<RawIngestConfig> udp_ingest;
 };
 
 /// Reads and validates `file` (all keys optional). Throws ConfigError (`FILE:LINE: key: problem`).

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "http_ingest.h"
+#include "raw_ingest.h"
 #include "log.h"
 #include "relay_state.h"
 #include "version.h"
@@ -77,6 +78,7 @@ int run_relay(RelayConfig config) {
 
   lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LogLevel::debug) ? LLL_NOTICE : 0), lws_log_to_ours);
 
+  std::vector<UdpIngestPtr> udp_ingest;  // declared before the context: destroyed after it
   lws_context_creation_info ci{};
   ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
   ci.user = relay.get();
@@ -153,9 +155,10 @@ int run_relay(RelayConfig config) {
   }
 
   // Ingest vhost: raw sockets, HTTP parsed by http-parser (lws 4.1 cannot de-chunk request bodies).
-  static lws_protocols ingest_protocols[2];
+  static lws_protocols ingest_protocols[3];
   ingest_protocols[0] = http_ingest_protocol();
-  ingest_protocols[1] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  ingest_protocols[1] = udp_ingest_protocol();  // UDP ingest sockets are adopted on this vhost
+  ingest_protocols[2] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
   lws_context_creation_info ii{};
   ii.vhost_name = "ingest";
   ii.port = cfg.ingest_listen.port;
@@ -170,6 +173,39 @@ int run_relay(RelayConfig config) {
             cfg.ingest_listen.host.c_str(), cfg.ingest_listen.port);
     return 1;
   }
+  // Raw TCP ingest: one raw vhost per listener, its RawIngestConfig as the vhost's user pointer.
+  static lws_protocols tcp_protocols[2];
+  tcp_protocols[0] = tcp_ingest_protocol();
+  tcp_protocols[1] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  std::vector<std::string> tcp_names, tcp_ifaces;
+  tcp_names.reserve(cfg.tcp_ingest.size());
+  tcp_ifaces.reserve(cfg.tcp_ingest.size());
+  for (const RawIngestConfig& t : cfg.tcp_ingest) {
+    tcp_names.push_back("tcp-ingest-" + t.stream);
+    tcp_ifaces.push_back(t.listen.host);
+    lws_context_creation_info ti{};
+    ti.vhost_name = tcp_names.back().c_str();
+    ti.port = t.listen.port;
+    ti.iface = tcp_ifaces.back() == "0.0.0.0" ? nullptr : tcp_ifaces.back().c_str();
+    ti.protocols = tcp_protocols;
+    ti.user = const_cast<RawIngestConfig*>(&t);
+    ti.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
+    ti.listen_accept_role = "raw-skt";
+    ti.listen_accept_protocol = "mpegcast-tcp-ingest";
+    if (!lws_create_vhost(context.get(), &ti)) {
+      LOG_ERR("cannot listen for TCP publishers of stream %s on %s:%d", t.stream.c_str(), t.listen.host.c_str(),
+              t.listen.port);
+      return 1;
+    }
+    LOG_NOTICE("tcp ingest: stream %s on tcp://%s:%d%s%s", t.stream.c_str(), t.listen.host.c_str(), t.listen.port,
+               t.allow.empty() ? "" : ", allow ", t.allow_text.c_str());
+  }
+  for (const RawIngestConfig& u : cfg.udp_ingest) {
+    UdpIngestPtr p = start_udp_ingest(ingest, *relay, u);
+    if (!p) return 1;
+    udp_ingest.push_back(std::move(p));
+  }
+
   relay->viewer_port = lws_get_vhost_listen_port(viewers);
   relay->ingest_port = lws_get_vhost_listen_port(ingest);
 

@@ -8,6 +8,15 @@
 
 namespace mpegcast::relay {
 
+const char* to_string(PublishResult r) {
+  switch (r) {
+    case PublishResult::ok: return "ok";
+    case PublishResult::not_ts: return "its first 64 KiB are mostly not MPEG-TS";
+    case PublishResult::too_fast: return "above max_bitrate_bps";
+  }
+  return "?";
+}
+
 const char* to_string(HubError e) {
   switch (e) {
     case HubError::none: return "ok";
@@ -243,6 +252,11 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   // A new publisher starts a new TS: forget the old one's GOP and make every subscriber wait
   // for the new publisher's first keyframe.
   st->chunker_.reset();
+  st->publisher_bytes_ = 0;
+  st->publisher_verified_ = false;
+  st->publisher_packets_start_ = st->chunker_.stats().packets;
+  st->rate_tokens_bytes_ = 2000.0 * static_cast<double>(config_.max_publish_bitrate_bps) / 8000.0;
+  st->rate_tokens_ms_ = now_ms;
   st->ring_.clear();
   st->ring_bytes_ = 0;
   st->newest_keyframe_seq_ = 0;
@@ -255,11 +269,27 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   return st;
 }
 
-void StreamHub::publish(Stream* st, const uint8_t* data, size_t len, int64_t now_ms) {
+PublishResult StreamHub::publish(Stream* st, const uint8_t* data, size_t len, int64_t now_ms) {
   st->bytes_in_ += len;
   st->rate_bytes_ += len;
+  st->publisher_bytes_ += len;
   st->last_input_ms_ = now_ms;
+  // Token bucket: refills at max_publish_bitrate_bps, holds at most 2 s worth.
+  const double rate_bytes_per_ms = static_cast<double>(config_.max_publish_bitrate_bps) / 8000.0;
+  st->rate_tokens_bytes_ = std::min(st->rate_tokens_bytes_ + static_cast<double>(now_ms - st->rate_tokens_ms_) * rate_bytes_per_ms,
+                                    2000.0 * rate_bytes_per_ms);
+  st->rate_tokens_ms_ = now_ms;
+  st->rate_tokens_bytes_ -= static_cast<double>(len);
+  if (st->rate_tokens_bytes_ < 0) return PublishResult::too_fast;
   st->chunker_.feed(data, len, now_ms, [st](std::shared_ptr<Chunk> c) { st->on_chunk(std::move(c)); });
+  // Judge the first max_bytes_without_ts bytes once: random bytes fake a sync now and then, so
+  // "not TS" means less than half of them aligned into packets.
+  if (!st->publisher_verified_ && st->publisher_bytes_ >= config_.max_bytes_without_ts) {
+    const uint64_t aligned = (st->chunker_.stats().packets - st->publisher_packets_start_) * kTsPacketSize;
+    if (aligned * 2 < st->publisher_bytes_) return PublishResult::not_ts;
+    st->publisher_verified_ = true;
+  }
+  return PublishResult::ok;
 }
 
 void StreamHub::detach_publisher(Stream* st, PublisherOwner* owner) {

@@ -24,6 +24,15 @@ struct HubConfig {
   int64_t max_lag_ms = 2000;                 // a subscriber further behind skips to the newest keyframe
   int64_t stall_timeout_s = 15;              // a subscriber with data pending and no progress is closed
   size_t max_chunk_bytes = 32 * 188;         // largest chunk the ingest cuts (whole TS packets)
+  uint64_t max_publish_bitrate_bps = 20000000;  // per publisher, with a burst of 2 s worth
+  size_t max_bytes_without_ts = 64 * 1024;   // a publisher whose first bytes are mostly not TS is refused
+};
+
+/// What StreamHub::publish() thought of the bytes.
+enum class PublishResult {
+  ok,
+  not_ts,    // less than half of the first max_bytes_without_ts bytes were TS packets: close the publisher
+  too_fast,  // above max_publish_bitrate_bps beyond the burst: close the publisher
 };
 
 /// Implemented by a transport that owns a subscriber (a WebSocket viewer, an HTTP-TS viewer, a push link).
@@ -149,6 +158,11 @@ class Stream {
   uint64_t psi_version_ = UINT64_MAX;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;  // owned; Subscriber::index_ is the position
   std::vector<Subscriber*> parked_;   // subscribers waiting for data (wake on next chunk)
+  uint64_t publisher_bytes_ = 0;       // since the current publisher attached
+  uint64_t publisher_packets_start_ = 0;  // chunker packet count when it attached
+  bool publisher_verified_ = false;     // its first max_bytes_without_ts bytes were mostly TS
+  double rate_tokens_bytes_ = 0;       // token bucket for max_publish_bitrate_bps
+  int64_t rate_tokens_ms_ = 0;
   uint64_t bytes_in_ = 0, lag_skips_ = 0, stalls_ = 0, publishers_total_ = 0;
   uint64_t rate_bytes_ = 0;
   int64_t rate_window_start_ms_ = 0;
@@ -159,6 +173,7 @@ class Stream {
 enum class HubError { none, bad_name, stream_busy, too_many_streams, too_many_subscribers, stream_full };
 /// A short phrase for logs and HTTP reasons.
 const char* to_string(HubError e);
+const char* to_string(PublishResult r);
 
 /// All streams of one relay.
 class StreamHub {
@@ -173,8 +188,9 @@ class StreamHub {
   /// taken_over() and detached). `peer` is the publisher's address for logs and the API.
   Stream* attach_publisher(const std::string& name, PublisherOwner* owner, const std::string& peer,
                            bool allow_takeover, int64_t now_ms, HubError& error);
-  /// Feeds `len` bytes of the publisher's TS into the stream (any alignment, any garbage).
-  void publish(Stream* stream, const uint8_t* data, size_t len, int64_t now_ms);
+  /// Feeds `len` bytes of the publisher's TS into the stream (any alignment; garbage is skipped
+  /// and counted). Anything but ok means the transport should close the publisher and log why.
+  PublishResult publish(Stream* stream, const uint8_t* data, size_t len, int64_t now_ms);
   /// The publisher left; subscribers stay and resume at the next publisher's first keyframe.
   void detach_publisher(Stream* stream, PublisherOwner* owner);
 

@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "cidr.h"
 #include "config_file.h"
 #include "relay_config.h"
 #include "url.h"
@@ -107,4 +111,32 @@ BOOST_AUTO_TEST_CASE(urls_and_listen_addresses) {
   l = parse_listen_address("127.0.0.1:0", "0.0.0.0");
   BOOST_TEST(l->port == 0);
   BOOST_TEST(!parse_listen_address("127.0.0.1:x", "0.0.0.0"));
+}
+
+BOOST_AUTO_TEST_CASE(cidr_allow_lists) {
+  auto v4 = [](const char* ip) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+  };
+  CidrList lan({*parse_cidr("10.0.0.0/8"), *parse_cidr("192.168.1.7"), *parse_cidr("::1")});
+  sockaddr_in a = v4("10.200.3.4"), b = v4("11.0.0.1"), c = v4("192.168.1.7"), d = v4("192.168.1.8");
+  BOOST_TEST(lan.allows(reinterpret_cast<sockaddr*>(&a)));
+  BOOST_TEST(!lan.allows(reinterpret_cast<sockaddr*>(&b)));
+  BOOST_TEST(lan.allows(reinterpret_cast<sockaddr*>(&c)));
+  BOOST_TEST(!lan.allows(reinterpret_cast<sockaddr*>(&d)));
+  sockaddr_in6 l6{};
+  l6.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "::1", &l6.sin6_addr);
+  BOOST_TEST(lan.allows(reinterpret_cast<sockaddr*>(&l6)));
+  BOOST_TEST(CidrList().allows(reinterpret_cast<sockaddr*>(&b)));  // empty list: anyone
+  BOOST_TEST(!parse_cidr("10.0.0.0/33"));
+  BOOST_TEST(!parse_cidr("not-an-ip"));
+  BOOST_TEST(!parse_cidr("10.0.0.0/"));
+
+  std::string path;
+  const std::string e = load_error("ingest = { tcp = ( { listen = \"127.0.0.1:9000\"; stream = \"a\"; allow = [ \"10.0.0.0/40\" ]; } ); };\n", &path);
+  BOOST_TEST(e.find(path + ":1: ") == 0u);
+  BOOST_TEST(e.find("allow: \"10.0.0.0/40\" is not an address or CIDR network") != std::string::npos);
 }

@@ -263,3 +263,46 @@ BOOST_AUTO_TEST_CASE(empty_streams_are_removed) {
   hub.tick(0);
   BOOST_TEST(hub.stream_count() == 0u);
 }
+
+BOOST_AUTO_TEST_CASE(publisher_of_random_bytes_is_refused_after_64_kib) {
+  StreamHub hub(small_config());
+  FakePublisher pub;
+  HubError err;
+  Stream* st = hub.attach_publisher("junk", &pub, "test", false, 0, err);
+  std::vector<uint8_t> noise(8192);
+  uint32_t x = 12345;
+  PublishResult r = PublishResult::ok;
+  int sent = 0;
+  for (; sent < 16 && r == PublishResult::ok; ++sent) {
+    for (auto& b : noise) {
+      x = x * 1103515245u + 12345u;
+      b = static_cast<uint8_t>(x >> 24);
+    }
+    r = hub.publish(st, noise.data(), noise.size(), sent);
+  }
+  BOOST_TEST((r == PublishResult::not_ts));
+  BOOST_TEST(sent == 8);  // judged exactly at 64 KiB
+  BOOST_TEST(st->stats().discarded_bytes > 32u * 1024u);
+}
+
+BOOST_AUTO_TEST_CASE(real_ts_passes_the_checks_and_a_flood_does_not) {
+  HubConfig cfg = small_config();
+  cfg.max_publish_bitrate_bps = 1000000;  // 1 Mbit/s, 2 s burst = 250 000 bytes
+  StreamHub hub(cfg);
+  FakePublisher pub;
+  HubError err;
+  Stream* st = hub.attach_publisher("cam1", &pub, "test", false, 0, err);
+  test::TsBuilder b;
+  // 100 KiB/s of TS for 5 s (800 kbit/s): fine.
+  for (int i = 0; i < 50; ++i) {
+    auto g = b.gop(1, 54);  // ~10 KiB
+    BOOST_TEST_REQUIRE((hub.publish(st, g.data(), g.size(), i * 100) == PublishResult::ok));
+  }
+  // Then 1 MiB at once: beyond the burst.
+  PublishResult r = PublishResult::ok;
+  for (int i = 0; i < 100 && r == PublishResult::ok; ++i) {
+    auto g = b.gop(1, 54);
+    r = hub.publish(st, g.data(), g.size(), 5000);
+  }
+  BOOST_TEST((r == PublishResult::too_fast));
+}
