@@ -71,7 +71,8 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   void on_close() {
     const int64_t idle_ms = now_ms() - last_rx_ms_;
     if (state_ == State::head) {
-      if (idle_ms + 500 >= relay_.config.request_timeout_s * 1000) {
+      // The head has request_timeout_s from connect in all (a slowloris trickle does not reset it).
+      if (now_ms() - connected_ms_ + 500 >= relay_.config.request_timeout_s * 1000) {
         ++relay_.counters.ingest_timeouts;
         LOG_WARN("ingest %s: no complete request within %llds; closed", peer_.c_str(),
                  static_cast<long long>(relay_.config.request_timeout_s));
@@ -194,8 +195,8 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
     if (state_ == State::responding || state_ == State::draining) return;
     if (status >= 400) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: %s %s refused: %d %s%s%s", peer_.c_str(), method_.empty() ? "request" : method_.c_str(),
-               path_.substr(0, 80).c_str(), status, reason, detail.empty() ? "" : ": ", detail.c_str());
+      LOG_WARN("ingest %s: %s%s%s refused: %d %s%s%s", peer_.c_str(), method_.empty() ? "request" : method_.c_str(),
+               path_.empty() ? "" : " ", path_.substr(0, 80).c_str(), status, reason, detail.empty() ? "" : ": ", detail.c_str());
     }
     detach();
     const std::string body = detail.empty() ? std::string() : detail + "\n";
@@ -215,6 +216,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   std::string peer_;
   bool loopback_ = false;
   int64_t last_rx_ms_ = now_ms();
+  const int64_t connected_ms_ = now_ms();
   std::string method_, path_, stream_name_;
   Stream* stream_ = nullptr;
   std::vector<uint8_t> response_;
