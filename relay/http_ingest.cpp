@@ -5,13 +5,13 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "clock.h"
 #include "http_request_parser.h"
 #include "log.h"
+#include "pss_slot.h"
 #include "relay_state.h"
 #include "secret.h"
 #include "stream_name.h"
@@ -223,24 +223,23 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
 };
 
 int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  // The session lives in lws's per-session storage: constructed on adopt, destroyed on close.
-  auto* session = static_cast<IngestSession*>(user);
+  auto* pss = static_cast<PssSlot<IngestSession>*>(user);
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
       RelayState& relay = relay_state(wsi);
       ++relay.counters.ingest_connections;
-      new (user) IngestSession(wsi, relay);
+      pss->make(wsi, relay);
       lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay.config.request_timeout_s));
       return 0;
     }
     case LWS_CALLBACK_RAW_RX:
-      return session->on_rx(static_cast<const uint8_t*>(in), len);
+      return pss->get() ? pss->get()->on_rx(static_cast<const uint8_t*>(in), len) : -1;
     case LWS_CALLBACK_RAW_WRITEABLE:
-      return session->on_writable();
+      return pss->get() ? pss->get()->on_writable() : -1;
     case LWS_CALLBACK_RAW_CLOSE:
-      if (user) {
-        session->on_close();
-        session->~IngestSession();
+      if (pss && pss->get()) {
+        pss->get()->on_close();
+        pss->destroy();
       }
       return 0;
     default:
@@ -251,7 +250,7 @@ int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
 }  // namespace
 
 const lws_protocols& http_ingest_protocol() {
-  static const lws_protocols p = {"mpegcast-ingest", ingest_callback, sizeof(IngestSession), 0, 0, nullptr, 0};
+  static const lws_protocols p = {"mpegcast-ingest", ingest_callback, sizeof(PssSlot<IngestSession>), 0, 0, nullptr, 0};
   return p;
 }
 

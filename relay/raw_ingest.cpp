@@ -6,30 +6,15 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <new>
 #include <string>
 
 #include "clock.h"
 #include "log.h"
+#include "pss_slot.h"
 #include "relay_state.h"
 
 namespace mpegcast::relay {
 namespace {
-
-std::string sockaddr_text(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
-  }
-  if (sa->sa_family == AF_INET6) {
-    auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
-  }
-  return "?";
-}
 
 bool stream_allows_takeover(const RelayState& relay, const std::string& name) {
   auto it = relay.config.streams.find(name);
@@ -114,28 +99,21 @@ class TcpPublisher final : public PublisherOwner {
   int64_t last_rx_ms_ = now_ms();
 };
 
-struct TcpPss {
-  bool alive;
-  alignas(TcpPublisher) unsigned char storage[sizeof(TcpPublisher)];
-  TcpPublisher* get() { return alive ? std::launder(reinterpret_cast<TcpPublisher*>(storage)) : nullptr; }
-};
+using TcpPss = PssSlot<TcpPublisher>;
 
 int tcp_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* pss = static_cast<TcpPss*>(user);
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
       const auto* cfg = static_cast<const RawIngestConfig*>(lws_get_vhost_user(lws_get_vhost(wsi)));
-      pss->alive = true;
-      TcpPublisher* p = new (pss->storage) TcpPublisher(wsi, relay_state(wsi), *cfg);
-      return p->start() ? 0 : -1;
+      return pss->make(wsi, relay_state(wsi), *cfg)->start() ? 0 : -1;
     }
     case LWS_CALLBACK_RAW_RX:
       return pss->get() ? pss->get()->on_rx(static_cast<const uint8_t*>(in), len) : -1;
     case LWS_CALLBACK_RAW_CLOSE:
       if (pss && pss->get()) {
         pss->get()->on_close();
-        pss->get()->~TcpPublisher();
-        pss->alive = false;
+        pss->destroy();
       }
       return 0;
     default:

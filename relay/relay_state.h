@@ -8,6 +8,7 @@
 #include "stream_hub.h"
 
 struct lws;
+struct sockaddr;
 struct lws_context;
 
 namespace mpegcast::relay {
@@ -38,6 +39,8 @@ struct RelayState {
 /// The RelayState of the context `wsi` belongs to.
 RelayState& relay_state(lws* wsi);
 
+/// "ADDR:PORT" ("[ADDR]:PORT" for IPv6) of an AF_INET/AF_INET6 address ("?" for others).
+std::string sockaddr_text(const sockaddr* sa);
 /// "ADDR:PORT" of the socket's peer ("?" when unknown).
 std::string peer_address(int fd);
 /// True when the socket's peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).

@@ -3,12 +3,12 @@
 #include <libwebsockets.h>
 
 #include <cstring>
-#include <new>
 #include <string>
 
 #include "api_json.h"
 #include "clock.h"
 #include "log.h"
+#include "pss_slot.h"
 #include "relay_state.h"
 #include "stream_name.h"
 
@@ -106,20 +106,7 @@ class ViewerSession final : public SubscriberOwner {
   size_t rx_bytes_ = 0;
 };
 
-/// Per-session storage: a ViewerSession constructed in place when the connection becomes a viewer.
-struct ViewerPss {
-  bool alive;
-  alignas(ViewerSession) unsigned char storage[sizeof(ViewerSession)];
-  ViewerSession* get() { return alive ? std::launder(reinterpret_cast<ViewerSession*>(storage)) : nullptr; }
-  ViewerSession* make(lws* wsi, RelayState& relay, lws_write_protocol type) {
-    alive = true;
-    return new (storage) ViewerSession(wsi, relay, type);
-  }
-  void destroy() {
-    if (alive) get()->~ViewerSession();
-    alive = false;
-  }
-};
+using ViewerPss = PssSlot<ViewerSession>;
 
 /// WebSocket viewer callbacks; returns false when `reason` is not one of them.
 bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t len, int& rc) {

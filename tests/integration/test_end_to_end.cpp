@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "collect.h"
 #include "decode_ts.h"
 #include "http_stream_reader.h"
 #include "relay_stack.h"
@@ -17,22 +18,6 @@ namespace {
 
 constexpr double kFps = 25.0;
 constexpr int kWidth = 640, kHeight = 480;
-
-/// Reads until the first byte arrives (at most `first_byte_timeout_ms`), then for `after_ms`
-/// more. Returns the seconds of stream received (first byte → end of reading), 0 if none.
-template <class Viewer>
-double collect(Viewer& v, int first_byte_timeout_ms, int after_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(first_byte_timeout_ms);
-  while (!v.first_byte_time() && Clock::now() < deadline)
-    if (!v.read_for(100)) break;
-  if (!v.first_byte_time()) return 0.0;
-  auto end = *v.first_byte_time() + std::chrono::milliseconds(after_ms);
-  while (Clock::now() < end) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
-    if (!v.read_for(static_cast<int>(std::max<long>(1, left)))) break;
-  }
-  return std::chrono::duration<double>(Clock::now() - *v.first_byte_time()).count();
-}
 
 /// First TS packet's PID, or -1.
 int first_pid(const std::vector<uint8_t>& ts) {

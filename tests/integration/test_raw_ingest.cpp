@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "collect.h"
 #include "decode_ts.h"
 #include "free_port.h"
 #include "http_stream_reader.h"
@@ -49,13 +50,8 @@ struct RawIngestRelay {
   DecodeResult watch(const std::string& stream, int ms, double* seconds) {
     HttpStreamReader r(viewer, "/live/" + stream + ".ts");
     r.connect();
-    const auto deadline = std::chrono::steady_clock::now() + 8s;
-    while (!r.first_byte_time() && std::chrono::steady_clock::now() < deadline) r.read_for(100);
-    BOOST_TEST_REQUIRE(r.first_byte_time().has_value(), "no data on /live/" << stream << ".ts: " << r.error());
-    const auto end = *r.first_byte_time() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end && r.read_for(100)) {
-    }
-    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - *r.first_byte_time()).count();
+    *seconds = collect(r, 8000, ms);
+    BOOST_TEST_REQUIRE(*seconds > 0, "no data on /live/" << stream << ".ts: " << r.error());
     return decode_ts(r.body());
   }
 };

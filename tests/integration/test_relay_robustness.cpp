@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "collect.h"
 #include "decode_ts.h"
 #include "free_port.h"
 #include "http_get.h"
@@ -34,22 +35,6 @@ namespace {
 constexpr double kFps = 25.0;
 
 double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-/// Reads until the first byte arrives (at most `first_byte_timeout_ms`), then until `after_ms` past it.
-/// Returns the seconds of stream received (first byte → end of reading), 0 if none.
-template <class Viewer>
-double collect(Viewer& v, int first_byte_timeout_ms, int after_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(first_byte_timeout_ms);
-  while (!v.first_byte_time() && Clock::now() < deadline)
-    if (!v.read_for(100)) break;
-  if (!v.first_byte_time()) return 0.0;
-  auto end = *v.first_byte_time() + std::chrono::milliseconds(after_ms);
-  while (Clock::now() < end) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
-    if (!v.read_for(static_cast<int>(std::max<long>(1, left)))) break;
-  }
-  return std::chrono::duration<double>(Clock::now() - *v.first_byte_time()).count();
-}
 
 /// A WebSocket viewer read on its own thread until stop(), so the test thread can attack the relay.
 class BackgroundViewer {
