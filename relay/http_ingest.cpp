@@ -13,7 +13,8 @@
 #include "log.h"
 #include "pss_slot.h"
 #include "relay_state.h"
-#include "secret.h"
+#include "publish_auth.h"
+#include "ws_ingest.h"
 #include "stream_name.h"
 #include "url.h"
 
@@ -35,7 +36,24 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   int on_rx(const uint8_t* data, size_t len) {
     last_rx_ms_ = now_ms();
     if (state_ == State::responding || state_ == State::draining) return 0;  // discard until closed
-    switch (parser_.feed(data, len)) {
+    if (state_ == State::head) head_bytes_.insert(head_bytes_.end(), data, data + len);
+    const HttpRequestParser::Status status = parser_.feed(data, len);
+    if (state_ == State::handing_over) {
+      // A WebSocket publisher: lws does the handshake and framing on a vhost of its own; it gets
+      // a duplicate of the socket and every byte read so far. Closing this raw connection then
+      // closes only our descriptor (lws does not shut a raw socket down).
+      if (head_bytes_.size() > kMaxHandOverBytes) {
+        ++relay_.counters.ingest_refused;
+        LOG_WARN("ingest %s: GET %s refused: WebSocket request head over %zu bytes", peer_.c_str(),
+                 path_.substr(0, 80).c_str(), kMaxHandOverBytes);
+      } else {
+        hand_over_to_ws_ingest(wsi_, relay_, head_bytes_.data(), head_bytes_.size());
+      }
+      head_bytes_.clear();
+      return -1;
+    }
+    if (state_ != State::head) std::vector<uint8_t>().swap(head_bytes_);
+    switch (status) {
       case HttpRequestParser::Status::ok:
       case HttpRequestParser::Status::stopped:
         return 0;
@@ -101,8 +119,12 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   bool on_head(const HttpRequestHead& head) override {
     method_ = head.method;
     path_ = head.url.substr(0, head.url.find('?'));
+    if (head.method == "GET" && strcasecmp(head.upgrade.c_str(), "websocket") == 0 && path_.rfind("/publish/", 0) == 0) {
+      state_ = State::handing_over;  // on_rx hands the socket and the head to the WebSocket ingest
+      return false;
+    }
     if (head.method != "POST" && head.method != "PUT") {
-      respond(405, "Method Not Allowed", "publish with POST");
+      respond(405, "Method Not Allowed", "publish with POST, or a WebSocket to /publish/<stream>");
       return false;
     }
     // Route: /publish/<stream> or /<secret>[/<w>/<h>] (JSMpeg's websocket-relay.js).
@@ -112,8 +134,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
     if (path_.rfind("/publish/", 0) == 0) {
       stream_name_ = path_.substr(9);
       if (!stream_name_.empty() && stream_name_.back() == '/') stream_name_.pop_back();
-      if (auto s = query_param(query, "secret")) secret = *s;
-      if (strncasecmp(head.authorization.c_str(), "Bearer ", 7) == 0) secret = head.authorization.substr(7);
+      secret = publish_secret(query, head.authorization);
     } else {
       const size_t slash = path_.find('/', 1);
       secret = path_.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
@@ -124,20 +145,11 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       respond(404, "Not Found", "stream name must match [A-Za-z0-9_-]{1,64}");
       return false;
     }
-    // A stream with a configured secret always needs it; otherwise only loopback publishers are
-    // accepted (and names not in the config only with dynamic_streams).
-    const auto it = relay_.config.streams.find(stream_name_);
-    const StreamPolicy* policy = it == relay_.config.streams.end() ? nullptr : &it->second;
-    bool allowed = false;
-    if (policy && !policy->secret.empty()) {
-      allowed = secret_equals(secret, policy->secret);
-    } else {
-      allowed = loopback_ && relay_.config.loopback_publish_without_secret && (policy || relay_.config.dynamic_streams);
-    }
-    if (!allowed) {
+    if (!may_publish(relay_.config, stream_name_, secret, loopback_)) {
       respond(403, "Forbidden", "wrong or missing secret (publishing without one is allowed from loopback only)");
       return false;
     }
+    const StreamPolicy* policy = stream_policy(relay_.config, stream_name_);
     HubError err = HubError::none;
     stream_ = relay_.hub.attach_publisher(stream_name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
     if (!stream_) {
@@ -181,7 +193,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   }
 
  private:
-  enum class State { head, publishing, responding, draining };
+  enum class State { head, publishing, responding, draining, handing_over };
 
   void detach() {
     if (stream_) {
@@ -220,6 +232,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   std::string method_, path_, stream_name_;
   Stream* stream_ = nullptr;
   std::vector<uint8_t> response_;
+  std::vector<uint8_t> head_bytes_;  // raw bytes while the head is parsed (≤ max_header_bytes + one read)
 };
 
 int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {

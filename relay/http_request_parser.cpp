@@ -56,6 +56,7 @@ struct HttpRequestParser::Impl {
           i->value_target = nullptr;
           if (strcasecmp(i->field.c_str(), "authorization") == 0) i->value_target = &i->head.authorization;
           if (strcasecmp(i->field.c_str(), "expect") == 0) i->value_target = &i->head.expect;
+          if (strcasecmp(i->field.c_str(), "upgrade") == 0) i->value_target = &i->head.upgrade;
         }
         if (i->value_target) i->value_target->append(at, len);
         return 0;

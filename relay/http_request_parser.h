@@ -15,6 +15,7 @@ struct HttpRequestHead {
   std::string url;            // as sent: path and query
   std::string authorization;  // Authorization header value, "" when absent
   std::string expect;         // Expect header value
+  std::string upgrade;        // Upgrade header value ("websocket" for a WebSocket handshake)
   bool chunked = false;       // Transfer-Encoding: chunked
 };
 

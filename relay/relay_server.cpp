@@ -17,6 +17,7 @@
 #include "relay_state.h"
 #include "version.h"
 #include "viewer_egress.h"
+#include "ws_ingest.h"
 
 namespace mpegcast::relay {
 
@@ -54,6 +55,8 @@ struct Housekeeping {
 void lws_log_to_ours(int level, const char* line) {
   std::string s(line);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  // lws 4.1 logs its normal socket-adoption path (our WebSocket ingest hand-over) as an error.
+  if (s.find("adopt_socket_readbuf") != std::string::npos) level = LLL_INFO;
   if (level & LLL_ERR) {
     LOG_ERR("lws: %s", s.c_str());
   } else if (level & LLL_WARN) {
@@ -173,6 +176,24 @@ int run_relay(RelayConfig config) {
             cfg.ingest_listen.host.c_str(), cfg.ingest_listen.port);
     return 1;
   }
+  // WebSocket publishers: the ingest listener's HTTP parser hands their sockets to this vhost,
+  // which has no listener of its own (lws does the handshake, framing, ping/pong and close).
+  static lws_protocols ws_ingest_protocols[2];
+  ws_ingest_protocols[0] = ws_ingest_protocol();
+  ws_ingest_protocols[1] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  lws_context_creation_info wi{};
+  wi.vhost_name = "ws-ingest";
+  wi.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+  wi.protocols = ws_ingest_protocols;
+  wi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  wi.max_http_header_data = ci.max_http_header_data;
+  wi.timeout_secs = ci.timeout_secs;
+  relay->ws_ingest_vhost = lws_create_vhost(context.get(), &wi);
+  if (!relay->ws_ingest_vhost) {
+    LOG_ERR("cannot create the WebSocket ingest vhost");
+    return 1;
+  }
+
   // Raw TCP ingest: one raw vhost per listener, its RawIngestConfig as the vhost's user pointer.
   static lws_protocols tcp_protocols[2];
   tcp_protocols[0] = tcp_ingest_protocol();
@@ -223,7 +244,7 @@ int run_relay(RelayConfig config) {
   housekeeping.watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0;
   lws_sul_schedule(context.get(), 0, &housekeeping.sul, Housekeeping::run, LWS_US_PER_SEC);
 
-  LOG_NOTICE("mpegcast-relay %s ready: node %s, viewers on http://%s:%d/ (web root %s), ingest on http://%s:%d/publish/<stream>",
+  LOG_NOTICE("mpegcast-relay %s ready: node %s, viewers on http://%s:%d/ (web root %s), ingest on http://%s:%d/publish/<stream> (POST or WebSocket)",
              kVersion, relay->node_id.c_str(), cfg.listen.host.c_str(), relay->viewer_port, cfg.web_root.c_str(),
              cfg.ingest_listen.host.c_str(), relay->ingest_port);
   sd_notify(0, "READY=1");

@@ -10,6 +10,7 @@
 struct lws;
 struct sockaddr;
 struct lws_context;
+struct lws_vhost;
 
 namespace mpegcast::relay {
 
@@ -34,6 +35,7 @@ struct RelayState {
   int64_t started_s = 0;        // wall clock
   int viewer_port = 0;          // actual ports (after binding port 0)
   int ingest_port = 0;
+  lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
 };
 
 /// The RelayState of the context `wsi` belongs to.

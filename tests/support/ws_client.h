@@ -1,4 +1,5 @@
-// A minimal blocking WebSocket client (RFC 6455) for tests: a viewer of ws://127.0.0.1:PORT/live/NAME.
+// A minimal blocking WebSocket client (RFC 6455) for tests: a viewer of ws://127.0.0.1:PORT/live/NAME,
+// or a publisher of ws://127.0.0.1:PORT/publish/NAME.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,9 @@ class WsClient {
   /// Reads frames for `ms` milliseconds, appending binary payloads to `data()`.
   /// Returns false when the connection closed or failed during that time.
   bool read_for(int ms);
+
+  /// Sends one masked message (binary, or text when `text`); blocking. Throws on a socket error.
+  void send_message(const uint8_t* payload, size_t len, bool text = false) { send_frame(text ? 0x1 : 0x2, payload, len); }
 
   /// Sends a close frame (status 1000) and closes the socket.
   void close();

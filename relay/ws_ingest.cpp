@@ -1,0 +1,206 @@
+#include "ws_ingest.h"
+
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "clock.h"
+#include "log.h"
+#include "pss_slot.h"
+#include "publish_auth.h"
+#include "relay_state.h"
+#include "stream_name.h"
+
+namespace mpegcast::relay {
+namespace {
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  const int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0 || n > 4096) return {};
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  const int got = lws_hdr_copy(wsi, &s[0], n + 1, token);
+  s.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return s;
+}
+
+/// Stream name of "/publish/<name>[/]" ("" if the path is not that or the name is invalid).
+std::string publish_stream_name(std::string path) {
+  if (path.rfind("/publish/", 0) != 0) return {};
+  path.erase(0, 9);
+  if (!path.empty() && path.back() == '/') path.pop_back();
+  return valid_stream_name(path) ? path : std::string();
+}
+
+void close_with(lws* wsi, lws_close_status status, const char* why) {
+  lws_close_reason(wsi, status, reinterpret_cast<unsigned char*>(const_cast<char*>(why)), std::strlen(why));
+}
+
+/// One WebSocket publisher: attached to its stream once the handshake is done; every binary
+/// message's bytes go to StreamHub::publish as they arrive (fragments included).
+class WsPublisher final : public PublisherOwner {
+ public:
+  WsPublisher(lws* wsi, RelayState& relay) : wsi_(wsi), relay_(relay), peer_(peer_address(lws_get_socket_fd(wsi))) {}
+  ~WsPublisher() override { detach(); }
+
+  /// Handshake done: attaches to the stream of the request path. On refusal the close frame
+  /// (1008 busy or refused, 1013 too many streams) goes out from the writable callback.
+  void on_established() {
+    name_ = publish_stream_name(header(wsi_, WSI_TOKEN_GET_URI));
+    const StreamPolicy* policy = stream_policy(relay_.config, name_);
+    HubError err = HubError::none;
+    stream_ = relay_.hub.attach_publisher(name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
+    if (!stream_) {
+      ++relay_.counters.ingest_refused;
+      LOG_WARN("ingest %s: WebSocket publish to %s refused: %s", peer_.c_str(), name_.c_str(), to_string(err));
+      refusal_ = err;
+      lws_callback_on_writable(wsi_);
+      return;
+    }
+    LOG_NOTICE("ingest %s: publishing stream %s (WebSocket)", peer_.c_str(), name_.c_str());
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+  }
+
+  /// Writable: only used to send a refusal's close frame. Returns -1 to close.
+  int on_writable() {
+    if (refusal_ == HubError::none) return 0;
+    close_with(wsi_, refusal_ == HubError::too_many_streams ? static_cast<lws_close_status>(1013)  // Try Again Later
+                                                            : LWS_CLOSE_STATUS_POLICY_VIOLATION,
+               to_string(refusal_));
+    return -1;
+  }
+
+  /// A message fragment. Text messages are refused (1003); TS the hub refuses closes with 1008.
+  int on_receive(const uint8_t* data, size_t len) {
+    if (!stream_) return refusal_ == HubError::none ? -1 : 0;  // a refused publisher's bytes wait for the close
+    last_rx_ms_ = now_ms();
+    if (!lws_frame_is_binary(wsi_)) {
+      ++relay_.counters.ingest_refused;
+      LOG_WARN("ingest %s: stream %s: text message on a TS publish; closing", peer_.c_str(), name_.c_str());
+      close_with(wsi_, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary messages of MPEG-TS only");
+      return -1;
+    }
+    const PublishResult r = relay_.hub.publish(stream_, data, len, last_rx_ms_);
+    if (r != PublishResult::ok) {
+      ++relay_.counters.ingest_refused;
+      LOG_WARN("ingest %s: stream %s: %s; closing", peer_.c_str(), name_.c_str(), to_string(r));
+      detach();
+      close_with(wsi_, LWS_CLOSE_STATUS_POLICY_VIOLATION, to_string(r));
+      return -1;
+    }
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    return 0;
+  }
+
+  /// The connection closed: one log line saying whether the publisher left or went silent.
+  void on_close() {
+    if (!stream_) return;
+    if (now_ms() - last_rx_ms_ + 500 >= relay_.config.publisher_timeout_s * 1000) {
+      ++relay_.counters.ingest_timeouts;
+      LOG_WARN("ingest %s: stream %s: publisher silent for %llds; dropped", peer_.c_str(), name_.c_str(),
+               static_cast<long long>(relay_.config.publisher_timeout_s));
+    } else {
+      LOG_NOTICE("ingest %s: stream %s: publisher disconnected", peer_.c_str(), name_.c_str());
+    }
+    detach();
+  }
+
+  void taken_over() override {
+    LOG_NOTICE("ingest %s: stream %s taken over by another publisher; closing", peer_.c_str(), name_.c_str());
+    stream_ = nullptr;
+    close_with(wsi_, LWS_CLOSE_STATUS_POLICY_VIOLATION, "taken over");
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+
+ private:
+  void detach() {
+    if (stream_) relay_.hub.detach_publisher(stream_, this);
+    stream_ = nullptr;
+  }
+
+  lws* wsi_;
+  RelayState& relay_;
+  std::string peer_;
+  std::string name_;
+  Stream* stream_ = nullptr;
+  HubError refusal_ = HubError::none;
+  int64_t last_rx_ms_ = now_ms();
+};
+
+using WsPublisherPss = PssSlot<WsPublisher>;
+
+/// Checks the handshake before lws answers it: path and secret. Returns non-zero (after an
+/// HTTP status) to refuse.
+int filter_handshake(lws* wsi) {
+  RelayState& relay = relay_state(wsi);
+  const int fd = lws_get_socket_fd(wsi);
+  const std::string peer = peer_address(fd);
+  const std::string path = header(wsi, WSI_TOKEN_GET_URI);
+  const std::string name = publish_stream_name(path);
+  if (name.empty()) {
+    ++relay.counters.ingest_refused;
+    LOG_WARN("ingest %s: WebSocket GET %s refused: 404 stream name must match [A-Za-z0-9_-]{1,64}", peer.c_str(),
+             path.substr(0, 80).c_str());
+    lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "stream name must match [A-Za-z0-9_-]{1,64}");
+    return 1;
+  }
+  char arg[512];
+  const char* value = lws_get_urlarg_by_name(wsi, "secret=", arg, sizeof arg);  // url-decoded by lws
+  std::string secret = value ? std::string(value) : std::string();
+  const std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (!auth.empty()) secret = publish_secret("", auth);
+  if (!may_publish(relay.config, name, secret, peer_is_loopback(fd))) {
+    ++relay.counters.ingest_refused;
+    LOG_WARN("ingest %s: WebSocket GET %s refused: 403 wrong or missing secret", peer.c_str(), path.c_str());
+    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
+                           "wrong or missing secret (publishing without one is allowed from loopback only)");
+    return 1;
+  }
+  return 0;
+}
+
+int ws_ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  auto* pss = static_cast<WsPublisherPss*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      return filter_handshake(wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+      pss->make(wsi, relay_state(wsi))->on_established();
+      return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return pss->get() ? pss->get()->on_writable() : -1;
+    case LWS_CALLBACK_RECEIVE:
+      return pss->get() ? pss->get()->on_receive(static_cast<const uint8_t*>(in), len) : -1;
+    case LWS_CALLBACK_CLOSED:
+      if (pss->get()) pss->get()->on_close();
+      pss->destroy();
+      return 0;
+    case LWS_CALLBACK_HTTP:
+      // Only handshakes are handed over; anything else that gets here is refused.
+      lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket handshake expected");
+      return -1;
+    default:
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+}  // namespace
+
+const lws_protocols& ws_ingest_protocol() {
+  static const lws_protocols p = {"mpegcast-ws-ingest", ws_ingest_callback, sizeof(WsPublisherPss), 65536, 0, nullptr, 0};
+  return p;
+}
+
+void hand_over_to_ws_ingest(lws* raw, RelayState& relay, const uint8_t* head, size_t len) {
+  if (!relay.ws_ingest_vhost || len > kMaxHandOverBytes) return;
+  const int fd = fcntl(lws_get_socket_fd(raw), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return;
+  // lws parses `head` at once, before reading the socket. It returns nullptr both when adopting
+  // failed (it has closed `fd` then) and when that first service already finished the
+  // connection (e.g. a refused handshake): either way there is nothing left to undo here.
+  lws_adopt_socket_vhost_readbuf(relay.ws_ingest_vhost, fd, reinterpret_cast<const char*>(head), len);
+}
+
+}  // namespace mpegcast::relay
