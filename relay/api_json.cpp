@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "clock.h"
+#include "downstream_push.h"
 #include "version.h"
 
 namespace mpegcast::relay {
@@ -72,6 +73,13 @@ std::string node_json(const RelayState& relay) {
   j["viewer_connections"] = c.viewer_connections;
   j["viewer_refused"] = c.viewer_refused;
   j["bytes_out"] = c.bytes_out;
+  nlohmann::json push = nlohmann::json::array();
+  for (const PushLinkStats& p : push_link_stats(relay.push_links)) {
+    push.push_back({{"stream", p.stream}, {"url", p.url}, {"connected", p.connected}, {"bytes_out", p.bytes_out},
+                    {"connects", p.connects}, {"failures", p.failures},
+                    {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
+  }
+  j["push"] = push;
   return j.dump();
 }
 

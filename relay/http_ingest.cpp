@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cascade_via.h"
 #include "clock.h"
 #include "http_request_parser.h"
 #include "log.h"
@@ -149,6 +150,12 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       respond(403, "Forbidden", "wrong or missing secret (publishing without one is allowed from loopback only)");
       return false;
     }
+    std::vector<std::string> via = parse_via(head.via);
+    const std::string via_problem = check_via(via, relay_.node_id, relay_.config.cascade_max_hops);
+    if (!via_problem.empty()) {
+      respond(508, "Loop Detected", via_problem);
+      return false;
+    }
     const StreamPolicy* policy = stream_policy(relay_.config, stream_name_);
     HubError err = HubError::none;
     stream_ = relay_.hub.attach_publisher(stream_name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
@@ -158,6 +165,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       respond(status, busy ? "Conflict" : status == 503 ? "Service Unavailable" : "Bad Request", to_string(err));
       return false;
     }
+    stream_->via = std::move(via);
     state_ = State::publishing;
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
     LOG_NOTICE("ingest %s: publishing stream %s (%s body)", peer_.c_str(), stream_name_.c_str(),

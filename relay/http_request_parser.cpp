@@ -57,6 +57,10 @@ struct HttpRequestParser::Impl {
           if (strcasecmp(i->field.c_str(), "authorization") == 0) i->value_target = &i->head.authorization;
           if (strcasecmp(i->field.c_str(), "expect") == 0) i->value_target = &i->head.expect;
           if (strcasecmp(i->field.c_str(), "upgrade") == 0) i->value_target = &i->head.upgrade;
+          if (strcasecmp(i->field.c_str(), "x-mpegcast-via") == 0) {
+            if (!i->head.via.empty()) i->head.via += ",";  // repeated header: one list
+            i->value_target = &i->head.via;
+          }
         }
         if (i->value_target) i->value_target->append(at, len);
         return 0;

@@ -16,6 +16,7 @@ struct HttpRequestHead {
   std::string authorization;  // Authorization header value, "" when absent
   std::string expect;         // Expect header value
   std::string upgrade;        // Upgrade header value ("websocket" for a WebSocket handshake)
+  std::string via;            // X-Mpegcast-Via header value (relays the stream passed), "" when absent
   bool chunked = false;       // Transfer-Encoding: chunked
 };
 

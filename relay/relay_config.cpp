@@ -1,5 +1,6 @@
 #include "relay_config.h"
 
+#include "cascade_via.h"
 #include "log.h"
 #include "stream_name.h"
 
@@ -42,12 +43,42 @@ std::vector<RawIngestConfig> raw_listeners(ConfigSection& ingest, const char* ke
   return out;
 }
 
+/// The `push` list: one downstream link per entry (stream + http:// or tcp:// URL).
+std::vector<PushConfig> push_links(ConfigSection& root) {
+  std::vector<PushConfig> out;
+  for (ConfigSection& s : root.groups("push")) {
+    PushConfig p;
+    p.stream = s.string("stream", "");
+    if (!valid_stream_name(p.stream)) s.fail("stream", "missing or not [A-Za-z0-9_-]{1,64}");
+    p.url = s.string("url", "", 2048);
+    auto u = parse_url(p.url);
+    if (!u) s.fail("url", "missing or not scheme://HOST[:PORT][/PATH][?QUERY]");
+    if (u->scheme != "http" && u->scheme != "tcp" && u->scheme != "ws") {
+      s.fail("url", "scheme \"" + u->scheme + "\" is not http:// (chunked POST), ws:// or tcp:// (TLS is not supported)");
+    }
+    if (u->port == 0) {
+      if (u->scheme == "tcp") s.fail("url", "tcp:// needs a port");
+      u->port = 80;
+    }
+    if (u->scheme == "tcp" && (u->path != "/" || !u->query.empty())) s.fail("url", "tcp:// takes no path or query");
+    for (const PushConfig& q : out) {
+      if (q.stream == p.stream && q.url == p.url) s.fail("url", "the same stream and url are listed twice");
+    }
+    p.target = *u;
+    s.check_unknown();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 }  // namespace
 
 RelayConfig load_relay_config(ConfigFile& file) {
   RelayConfig c;
   ConfigSection root = file.root();
   c.node_id = root.string("node_id", c.node_id, 64);
+  if (!c.node_id.empty() && !valid_node_id(c.node_id)) root.fail("node_id", "must be printable ASCII without ',' or spaces");
+  c.cascade_max_hops = root.integer("cascade_max_hops", kDefaultCascadeMaxHops, 1, 64);
   c.log_level = root.choice("log_level", c.log_level, {"err", "warning", "notice", "info", "debug"});
   c.listen = listen_key(root, "listen", c.listen);
   c.ingest_listen = listen_key(root, "ingest_listen", c.ingest_listen);
@@ -92,6 +123,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
     s.check_unknown();
     c.streams.emplace(name, p);
   }
+  c.push = push_links(root);
   root.check_unknown();
   return c;
 }

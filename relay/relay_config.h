@@ -27,6 +27,13 @@ struct RawIngestConfig {
   std::string allow_text;       // for logs
 };
 
+/// A downstream push link (relay.conf `push` list): the local stream `stream` is written to `url`.
+struct PushConfig {
+  std::string stream;
+  std::string url;  // as configured ("http://HOST:PORT/PATH[?secret=S]", "tcp://HOST:PORT"); may hold a secret
+  Url target;       // parsed `url`; port filled in (80 for http/ws when absent)
+};
+
 /// Everything the relay reads from its config file (every field has its default here).
 struct RelayConfig {
   std::string node_id;                       // "" → host name
@@ -47,6 +54,8 @@ struct RelayConfig {
   std::map<std::string, StreamPolicy> streams;  // by stream name
   std::vector<RawIngestConfig> tcp_ingest;
   std::vector<RawIngestConfig> udp_ingest;
+  std::vector<PushConfig> push;               // downstream push links
+  int64_t cascade_max_hops = 8;              // a push that passed more relays than this is refused
 };
 
 /// Reads and validates `file` (all keys optional). Throws ConfigError (`FILE:LINE: key: problem`).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "downstream_push.h"
 #include "http_ingest.h"
 #include "raw_ingest.h"
 #include "log.h"
@@ -57,6 +58,8 @@ void lws_log_to_ours(int level, const char* line) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   // lws 4.1 logs its normal socket-adoption path (our WebSocket ingest hand-over) as an error.
   if (s.find("adopt_socket_readbuf") != std::string::npos) level = LLL_INFO;
+  // A refused WebSocket push handshake: the push link logs it once per change, lws per attempt.
+  if (s.find("lws_client_handshake: got bad HTTP response") != std::string::npos) level = LLL_INFO;
   if (level & LLL_ERR) {
     LOG_ERR("lws: %s", s.c_str());
   } else if (level & LLL_WARN) {
@@ -227,6 +230,11 @@ int run_relay(RelayConfig config) {
     udp_ingest.push_back(std::move(p));
   }
 
+  // Downstream push links: a client vhost of their own; destroyed (below) before the context.
+  PushLinksPtr push = start_push_links(context.get(), *relay);
+  if (!push) return 1;
+  relay->push_links = push.get();
+
   relay->viewer_port = lws_get_vhost_listen_port(viewers);
   relay->ingest_port = lws_get_vhost_listen_port(ingest);
 
@@ -256,6 +264,8 @@ int run_relay(RelayConfig config) {
   LOG_NOTICE("mpegcast-relay stopping: %zu streams, %zu viewers", relay->hub.stream_count(),
              relay->hub.subscriber_count());
   lws_sul_cancel(&housekeeping.sul);
+  relay->push_links = nullptr;
+  push.reset();  // unsubscribes the links and detaches them from their connections
   g_context = nullptr;
   context.reset();
   return 0;

@@ -25,6 +25,8 @@ struct RelayCounters {
   uint64_t bytes_out = 0;             // payload bytes written to viewers
 };
 
+class PushLinks;
+
 /// The relay's shared state.
 struct RelayState {
   explicit RelayState(RelayConfig c) : config(std::move(c)), hub(config.hub) {}
@@ -36,6 +38,7 @@ struct RelayState {
   int viewer_port = 0;          // actual ports (after binding port 0)
   int ingest_port = 0;
   lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
+  const PushLinks* push_links = nullptr;  // downstream push links, for the API (null: none started)
 };
 
 /// The RelayState of the context `wsi` belongs to.

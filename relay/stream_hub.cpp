@@ -246,6 +246,7 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   }
   st->publisher_ = owner;
   st->publisher_peer_ = peer;
+  st->via.clear();  // the ingest sets the new publisher's path, if it has one
   st->publisher_since_s_ = wall_time_s();
   st->last_input_ms_ = now_ms;
   ++st->publishers_total_;

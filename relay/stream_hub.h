@@ -132,6 +132,8 @@ class Stream {
   StreamStats stats() const;
   /// Newest chunk's sequence number (0 before any).
   uint64_t newest_seq() const { return ring_.empty() ? 0 : ring_.back()->seq; }
+  /// Relays the current publisher's data passed (X-Mpegcast-Via, upstream first); set by the ingest after attach_publisher, empty for a direct publisher. Push links send it plus their node id.
+  std::vector<std::string> via;
 
  private:
   friend class StreamHub;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "cascade_via.h"
 #include "clock.h"
 #include "log.h"
 #include "pss_slot.h"
@@ -16,6 +17,13 @@
 
 namespace mpegcast::relay {
 namespace {
+
+/// The X-Mpegcast-Via list of a WebSocket handshake (empty when absent).
+std::vector<std::string> ws_via(lws* wsi) {
+  char buf[2048];
+  const int n = lws_hdr_custom_copy(wsi, buf, sizeof buf, "x-mpegcast-via:", 15);
+  return n > 0 ? parse_via(std::string_view(buf, static_cast<size_t>(n))) : std::vector<std::string>();
+}
 
 std::string header(lws* wsi, lws_token_indexes token) {
   const int n = lws_hdr_total_length(wsi, token);
@@ -59,6 +67,7 @@ class WsPublisher final : public PublisherOwner {
       lws_callback_on_writable(wsi_);
       return;
     }
+    stream_->via = ws_via(wsi_);
     LOG_NOTICE("ingest %s: publishing stream %s (WebSocket)", peer_.c_str(), name_.c_str());
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
   }
@@ -156,6 +165,13 @@ int filter_handshake(lws* wsi) {
     LOG_WARN("ingest %s: WebSocket GET %s refused: 403 wrong or missing secret", peer.c_str(), path.c_str());
     lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
                            "wrong or missing secret (publishing without one is allowed from loopback only)");
+    return 1;
+  }
+  const std::string via_problem = check_via(ws_via(wsi), relay.node_id, relay.config.cascade_max_hops);
+  if (!via_problem.empty()) {
+    ++relay.counters.ingest_refused;
+    LOG_WARN("ingest %s: WebSocket GET %s refused: 508 Loop Detected: %s", peer.c_str(), path.c_str(), via_problem.c_str());
+    lws_return_http_status(wsi, 508, via_problem.c_str());
     return 1;
   }
   return 0;
