@@ -80,6 +80,9 @@ std::string node_json(const RelayState& relay) {
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["push"] = push;
+  j["connections"] = relay.open_connections;
+  j["max_connections"] = relay.max_connections;
+  j["connections_refused"] = c.connections_refused;
   return j.dump();
 }
 
@@ -94,6 +97,9 @@ std::string metrics_text(const RelayState& relay) {
   };
   gauge("mpegcast_streams", "Streams known to the relay.", relay.hub.stream_count());
   gauge("mpegcast_viewers", "Connected viewers and downstream links.", relay.hub.subscriber_count());
+  gauge("mpegcast_connections", "Open connections on all listeners.", static_cast<uint64_t>(relay.open_connections));
+  counter("mpegcast_connections_refused_total", "Connections closed at accept: limits.max_connections reached.",
+          c.connections_refused);
   counter("mpegcast_ingest_connections_total", "Connections accepted on the ingest listener.", c.ingest_connections);
   counter("mpegcast_ingest_refused_total", "Ingest requests refused (bad request, auth, busy, limits).", c.ingest_refused);
   counter("mpegcast_ingest_timeouts_total", "Ingest connections closed for a slow request or a silent publisher.", c.ingest_timeouts);

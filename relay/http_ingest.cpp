@@ -11,6 +11,7 @@
 #include "cascade_via.h"
 #include "clock.h"
 #include "http_request_parser.h"
+#include "connection_limit.h"
 #include "log.h"
 #include "pss_slot.h"
 #include "relay_state.h"
@@ -244,6 +245,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
 };
 
 int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<PssSlot<IngestSession>*>(user);
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "clock.h"
+#include "connection_limit.h"
 #include "log.h"
 #include "pss_slot.h"
 #include "relay_state.h"
@@ -102,6 +103,7 @@ class TcpPublisher final : public PublisherOwner {
 using TcpPss = PssSlot<TcpPublisher>;
 
 int tcp_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<TcpPss*>(user);
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {

@@ -93,6 +93,11 @@ RelayConfig load_relay_config(ConfigFile& file) {
       static_cast<size_t>(limits.integer("max_viewers_per_stream", 5000, 1, 1000000));
   c.max_header_bytes = static_cast<size_t>(limits.integer("max_header_bytes", 8192, 1024, 65536));
   c.request_timeout_s = limits.integer("request_timeout_s", 10, 1, 3600);
+  c.max_connections = limits.integer("max_connections", c.max_connections, 64, 1000000);
+  if (static_cast<size_t>(c.max_connections) < c.hub.max_subscribers) {
+    LOG_WARN("%s: limits.max_connections (%lld) is below limits.max_viewers (%zu): connections are the tighter limit",
+             file.path().c_str(), static_cast<long long>(c.max_connections), c.hub.max_subscribers);
+  }
   limits.check_unknown();
 
   ConfigSection hub = root.group("hub");
@@ -100,6 +105,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
   c.hub.max_lag_ms = hub.integer("max_lag_ms", 2000, 100, 600000);
   c.hub.stall_timeout_s = hub.integer("stall_timeout_s", 15, 1, 3600);
   c.hub.max_chunk_bytes = static_cast<size_t>(hub.integer("max_chunk_bytes", 32 * 188, 188, 1 << 20));
+  c.hub.coalesce_ms = hub.integer("coalesce_ms", 0, 0, 200);
   c.viewer_sndbuf_bytes = hub.integer("viewer_sndbuf_bytes", 64 * 1024, 4096, 64 << 20);
   hub.check_unknown();
 

@@ -47,6 +47,7 @@ struct RelayConfig {
   int64_t viewer_sndbuf_bytes = 64 * 1024;   // SO_SNDBUF cap per viewer socket
   size_t max_header_bytes = 8192;            // request line + headers, ingest and viewers
   int64_t request_timeout_s = 10;            // to send a complete request head
+  int64_t max_connections = 8192;            // open sockets of all kinds; beyond it accepting pauses
   int64_t publisher_timeout_s = 10;          // a publisher silent this long is dropped
   bool loopback_publish_without_secret = true;
   bool dynamic_streams = true;               // loopback publishers may use any valid stream name

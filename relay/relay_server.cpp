@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "clock.h"
 #include "downstream_push.h"
+#include "connection_limit.h"
 #include "http_ingest.h"
 #include "raw_ingest.h"
 #include "log.h"
@@ -36,6 +38,20 @@ void on_signal(int) {
 
 struct ContextDeleter {
   void operator()(lws_context* c) const { lws_context_destroy(c); }
+};
+
+/// Coalescing (hub.coalesce_ms > 0): releases held chunks on time, every coalesce_ms / 4.
+struct CoalesceTimer {
+  lws_sorted_usec_list_t sul{};  // must stay first: the callback casts back from it
+  lws_context* context = nullptr;
+  RelayState* relay = nullptr;
+  lws_usec_t period_us = 0;
+
+  static void run(lws_sorted_usec_list_t* sul) {
+    auto* t = reinterpret_cast<CoalesceTimer*>(sul);
+    t->relay->hub.flush_due(now_ms());
+    lws_sul_schedule(t->context, 0, &t->sul, run, t->period_us);
+  }
 };
 
 /// Housekeeping once a second: stalled viewers, bitrates, empty streams, watchdog.
@@ -84,12 +100,16 @@ int run_relay(RelayConfig config) {
 
   lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LogLevel::debug) ? LLL_NOTICE : 0), lws_log_to_ours);
 
+  relay->max_connections = fit_open_file_limit(cfg.max_connections);
   std::vector<UdpIngestPtr> udp_ingest;  // declared before the context: destroyed after it
   lws_context_creation_info ci{};
   ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
   ci.user = relay.get();
   ci.max_http_header_data = static_cast<unsigned short>(cfg.max_header_bytes);
   ci.timeout_secs = static_cast<unsigned int>(cfg.request_timeout_s);
+  // One read of a publisher socket takes up to 64 KiB (lws's default is 4 KiB): a video frame
+  // arrives in one read, so it becomes one chunk and one write per viewer instead of several.
+  ci.pt_serv_buf_size = 64 * 1024;
   std::unique_ptr<lws_context, ContextDeleter> context(lws_create_context(&ci));
   if (!context) {
     LOG_ERR("cannot create the libwebsockets context");
@@ -251,10 +271,21 @@ int run_relay(RelayConfig config) {
   uint64_t watchdog_us = 0;
   housekeeping.watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0;
   lws_sul_schedule(context.get(), 0, &housekeeping.sul, Housekeeping::run, LWS_US_PER_SEC);
+  CoalesceTimer coalesce;
+  if (cfg.hub.coalesce_ms > 0) {
+    coalesce.context = context.get();
+    coalesce.relay = relay.get();
+    coalesce.period_us = std::max<lws_usec_t>(1000, cfg.hub.coalesce_ms * 1000 / 4);
+    lws_sul_schedule(context.get(), 0, &coalesce.sul, CoalesceTimer::run, coalesce.period_us);
+    LOG_NOTICE("coalescing: viewers get chunks of up to %lld ms of stream (hub.coalesce_ms)",
+               static_cast<long long>(cfg.hub.coalesce_ms));
+  }
 
   LOG_NOTICE("mpegcast-relay %s ready: node %s, viewers on http://%s:%d/ (web root %s), ingest on http://%s:%d/publish/<stream> (POST or WebSocket)",
              kVersion, relay->node_id.c_str(), cfg.listen.host.c_str(), relay->viewer_port, cfg.web_root.c_str(),
              cfg.ingest_listen.host.c_str(), relay->ingest_port);
+  LOG_INFO("limits: %lld connections, %zu viewers, %zu streams", static_cast<long long>(relay->max_connections),
+           cfg.hub.max_subscribers, cfg.hub.max_streams);
   sd_notify(0, "READY=1");
 
   while (!g_stop.load()) {
@@ -266,6 +297,7 @@ int run_relay(RelayConfig config) {
   lws_sul_cancel(&housekeeping.sul);
   relay->push_links = nullptr;
   push.reset();  // unsubscribes the links and detaches them from their connections
+  if (cfg.hub.coalesce_ms > 0) lws_sul_cancel(&coalesce.sul);
   g_context = nullptr;
   context.reset();
   return 0;

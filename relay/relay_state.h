@@ -23,6 +23,7 @@ struct RelayCounters {
   uint64_t viewer_refused = 0;        // limits, bad names
   uint64_t http_requests = 0;         // API, metrics, static
   uint64_t bytes_out = 0;             // payload bytes written to viewers
+  uint64_t connections_refused = 0;   // accepted and closed at once: limits.max_connections reached
 };
 
 class PushLinks;
@@ -37,6 +38,9 @@ struct RelayState {
   int64_t started_s = 0;        // wall clock
   int viewer_port = 0;          // actual ports (after binding port 0)
   int ingest_port = 0;
+  int64_t open_connections = 0;      // sockets of all listeners (see connection_limit.h)
+  int64_t max_connections = 0;       // limits.max_connections as the open-file limit allows
+  int64_t connection_refusal_logged_ms = 0;
   lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
   const PushLinks* push_links = nullptr;  // downstream push links, for the API (null: none started)
 };

@@ -93,7 +93,9 @@ const Chunk* Subscriber::next(int64_t now_ms) {
 // ---------------------------------------------------------------- Stream
 
 Stream::Stream(std::string name, const HubConfig& config)
-    : name_(std::move(name)), config_(config), chunker_(config.max_chunk_bytes) {}
+    : name_(std::move(name)), config_(config), chunker_(config.max_chunk_bytes) {
+  chunker_.set_hold_ms(config.coalesce_ms);
+}
 
 const Chunk* Stream::at(uint64_t seq) const {
   if (ring_.empty()) return nullptr;
@@ -140,15 +142,18 @@ void Stream::on_chunk(std::shared_ptr<Chunk> chunk) {
   ring_bytes_ += chunk->size();
   ring_.push_back(std::move(chunk));
   evict();
-  // Wake every parked subscriber; the rest will find the chunk on their next write.
-  for (Subscriber* s : parked_) {
+  // Wake every parked subscriber; the rest will find the chunk on their next write. A woken
+  // owner may call next() at once and park again, so walk a swapped-out list (its capacity is
+  // kept in waking_: no allocation per chunk once both lists have grown).
+  waking_.swap(parked_);
+  for (Subscriber* s : waking_) {
     s->parked_ = false;
     if (!s->woken_ && !s->closing_) {
       s->woken_ = true;
       s->owner_->wake();
     }
   }
-  parked_.clear();
+  waking_.clear();
 }
 
 void Stream::evict() {
@@ -334,6 +339,13 @@ void StreamHub::unsubscribe(Subscriber* s) {
   std::swap(subs[i], subs.back());
   subs.pop_back();  // destroys s
   --subscriber_total_;
+}
+
+void StreamHub::flush_due(int64_t now_ms) {
+  for (auto& [name, st] : streams_) {
+    Stream* s = st.get();
+    s->chunker_.flush_due(now_ms, [s](std::shared_ptr<Chunk> c) { s->on_chunk(std::move(c)); });
+  }
 }
 
 void StreamHub::tick(int64_t now_ms) {

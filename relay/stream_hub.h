@@ -26,6 +26,7 @@ struct HubConfig {
   size_t max_chunk_bytes = 32 * 188;         // largest chunk the ingest cuts (whole TS packets)
   uint64_t max_publish_bitrate_bps = 20000000;  // per publisher, with a burst of 2 s worth
   size_t max_bytes_without_ts = 64 * 1024;   // a publisher whose first bytes are mostly not TS is refused
+  int64_t coalesce_ms = 0;                   // >0: hold ingest up to this long to send bigger chunks (see TsChunker::set_hold_ms)
 };
 
 /// What StreamHub::publish() thought of the bytes.
@@ -39,7 +40,9 @@ enum class PublishResult {
 class SubscriberOwner {
  public:
   virtual ~SubscriberOwner() = default;
-  /// Data is ready: the transport should arrange to call Subscriber::next() soon (lws_callback_on_writable).
+  /// Data is ready: the transport calls Subscriber::next() now (writing at once when its socket
+  /// has nothing pending) or soon (lws_callback_on_writable). It may call next() from inside
+  /// wake(); it must not unsubscribe there.
   virtual void wake() = 0;
   /// The hub wants this subscriber gone (stalled, stream removed). The transport closes its
   /// connection and later calls StreamHub::unsubscribe(). `reason` is a short log phrase.
@@ -160,6 +163,7 @@ class Stream {
   uint64_t psi_version_ = UINT64_MAX;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;  // owned; Subscriber::index_ is the position
   std::vector<Subscriber*> parked_;   // subscribers waiting for data (wake on next chunk)
+  std::vector<Subscriber*> waking_;   // parked_ being woken (swapped out while owners run)
   uint64_t publisher_bytes_ = 0;       // since the current publisher attached
   uint64_t publisher_packets_start_ = 0;  // chunker packet count when it attached
   bool publisher_verified_ = false;     // its first max_bytes_without_ts bytes were mostly TS
@@ -203,6 +207,10 @@ class StreamHub {
   Subscriber* subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error);
   /// Removes the subscriber (it must not be used afterwards).
   void unsubscribe(Subscriber* subscriber);
+
+  /// With coalesce_ms > 0, call every few ms: emits the chunks that have waited coalesce_ms
+  /// (and wakes their subscribers).
+  void flush_due(int64_t now_ms);
 
   /// Once a second or so: closes stalled subscribers, updates bitrates, removes streams
   /// that have neither publisher nor subscribers.

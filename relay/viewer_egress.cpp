@@ -7,6 +7,7 @@
 
 #include "api_json.h"
 #include "clock.h"
+#include "connection_limit.h"
 #include "log.h"
 #include "pss_slot.h"
 #include "relay_state.h"
@@ -59,17 +60,8 @@ class ViewerSession final : public SubscriberOwner {
     return err;
   }
 
-  /// Writable: one chunk per callback; asks for another callback while more is ready.
-  int on_writable() {
-    if (!sub_) return 0;
-    const Chunk* c = sub_->next(now_ms());
-    if (!c) return 0;
-    const int n = lws_write(wsi_, c->wire_data(), c->size(), write_type_);
-    if (n < 0) return -1;
-    relay_.counters.bytes_out += c->size();
-    if (sub_->has_data()) lws_callback_on_writable(wsi_);
-    return 0;
-  }
+  /// Writable callback: writes what is ready (see write_ready). Returns -1 to close.
+  int on_writable() { return write_ready() ? 0 : -1; }
 
   /// Bytes the viewer sent us. Viewers have nothing to say: the bytes are dropped, and a viewer
   /// that sends more than kRxBudgetBytes within a second is closed. Returns -1 to close.
@@ -88,7 +80,21 @@ class ViewerSession final : public SubscriberOwner {
     return -1;
   }
 
-  void wake() override { lws_callback_on_writable(wsi_); }
+  /// A new chunk for a caught-up viewer. When lws holds none of this viewer's output, the chunk
+  /// is written now, from the publisher's receive callback: no writable-callback round trip
+  /// (two poll changes and a callback per viewer per chunk). Otherwise it waits for writable.
+  void wake() override {
+    if (lws_partial_buffered(wsi_)) {
+      lws_callback_on_writable(wsi_);
+      return;
+    }
+    if (!write_ready()) {
+      // The socket failed; this is not the viewer's own callback, so close it asynchronously
+      // (the hub forgets the subscriber when the connection is destroyed).
+      failed_ = true;
+      lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+  }
 
   void close(const char* reason) override {
     LOG_WARN("viewer %s: %s: closing (%s)", peer_.c_str(), sub_ ? sub_->stream().name().c_str() : "?", reason);
@@ -96,6 +102,25 @@ class ViewerSession final : public SubscriberOwner {
   }
 
  private:
+  /// Writes ready chunks, each with one lws_write straight from the shared chunk, until the
+  /// viewer is caught up or lws had to keep part of a write (then: writable callback later).
+  /// At most kMaxWritesPerCall writes, so a viewer catching up cannot hog the service thread.
+  /// Returns false when the socket failed.
+  bool write_ready() {
+    if (!sub_ || failed_) return !failed_;
+    for (int i = 0; i < kMaxWritesPerCall; ++i) {
+      const Chunk* c = sub_->next(now_ms());
+      if (!c) return true;  // caught up: the hub wakes us on the next chunk
+      if (lws_write(wsi_, c->wire_data(), c->size(), write_type_) < 0) return false;
+      relay_.counters.bytes_out += c->size();
+      if (lws_partial_buffered(wsi_)) break;  // the kernel took only part: lws holds the rest
+    }
+    if (sub_->has_data() || lws_partial_buffered(wsi_)) lws_callback_on_writable(wsi_);
+    return true;
+  }
+
+  static constexpr int kMaxWritesPerCall = 4;
+  bool failed_ = false;
   lws* wsi_;
   RelayState& relay_;
   lws_write_protocol write_type_;
@@ -195,6 +220,7 @@ int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
 /// One protocol serves the whole viewer listener: HTTP routes, static files (the "/" mount),
 /// and WebSocket viewers (lws sends upgrades without a subprotocol to protocols[0]).
 int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<ViewerPss*>(user);
   int rc = 0;
   if (pss && ws_callback(wsi, reason, pss, len, rc)) return rc;

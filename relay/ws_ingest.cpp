@@ -9,6 +9,7 @@
 
 #include "cascade_via.h"
 #include "clock.h"
+#include "connection_limit.h"
 #include "log.h"
 #include "pss_slot.h"
 #include "publish_auth.h"
@@ -178,6 +179,7 @@ int filter_handshake(lws* wsi) {
 }
 
 int ws_ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<WsPublisherPss*>(user);
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:

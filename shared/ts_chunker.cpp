@@ -29,7 +29,15 @@ void TsChunker::feed(const uint8_t* data, size_t len, int64_t arrival_ms, const 
   aligner_.feed(data, len, [&](const uint8_t* p, size_t count) { packets(p, count, sink); });
   stats_.discarded_bytes += aligner_.discarded_bytes() - discarded_before;
   stats_.sync_losses = aligner_.sync_losses();
-  emit(sink);
+  if (hold_ms_ == 0) {
+    emit(sink);
+  } else {
+    flush_due(arrival_ms, sink);
+  }
+}
+
+void TsChunker::flush_due(int64_t now_ms, const Sink& sink) {
+  if (current_ && !current_->empty() && now_ms - current_->created_ms >= hold_ms_) emit(sink);
 }
 
 void TsChunker::emit(const Sink& sink) {
@@ -42,7 +50,9 @@ void TsChunker::emit(const Sink& sink) {
 }
 
 void TsChunker::new_chunk(size_t packets_ahead, bool keyframe) {
-  current_ = Chunk::create(std::min(max_chunk_bytes_, packets_ahead * kTsPacketSize + 2 * kTsPacketSize));
+  // Sized for this feed's packets, or, when coalescing, for the feeds still to come.
+  current_ = Chunk::create(hold_ms_ ? max_chunk_bytes_
+                                    : std::min(max_chunk_bytes_, packets_ahead * kTsPacketSize + 2 * kTsPacketSize));
   current_->created_ms = arrival_ms_;
   current_->keyframe = keyframe;
   psi_tail_ = SIZE_MAX;

@@ -39,6 +39,15 @@ class TsChunker {
   /// Same, with the arrival time (CLOCK_MONOTONIC ms) stamped on the chunks.
   void feed(const uint8_t* data, size_t len, int64_t arrival_ms, const Sink& sink);
 
+  /// Coalescing (relay.conf hub.coalesce_ms): with `hold_ms` > 0, feed() no longer emits what it
+  /// buffered at its end; a chunk is emitted once its first byte is `hold_ms` old (checked at
+  /// each feed() and by flush_due()), when it is full, or when a keyframe starts. 0 = emit at
+  /// the end of every feed() (no added latency).
+  void set_hold_ms(int64_t hold_ms) { hold_ms_ = hold_ms < 0 ? 0 : hold_ms; }
+  /// Emits the buffered chunk if coalescing holds one whose first byte arrived `hold_ms` or
+  /// more before `now_ms` (CLOCK_MONOTONIC ms).
+  void flush_due(int64_t now_ms, const Sink& sink);
+
   /// Forgets partial input, sync and PAT/PMT state (new publisher). Sequence numbers continue.
   void reset();
 
@@ -59,6 +68,7 @@ class TsChunker {
   void start_keyframe_chunk(size_t packets_ahead, const Sink& sink);
 
   size_t max_chunk_bytes_;
+  int64_t hold_ms_ = 0;
   TsAligner aligner_;
   KeyframeDetector detector_;
   std::shared_ptr<Chunk> current_;

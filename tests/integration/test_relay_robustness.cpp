@@ -532,3 +532,47 @@ BOOST_AUTO_TEST_CASE(viewer_limit_per_stream) {
   }
   BOOST_TEST(status == 200, "after a viewer left, HTTP-TS still got " << status);
 }
+
+// A connection flood beyond limits.max_connections: the relay counts its open connections and
+// closes new ones at accept once the limit is reached (never running out of descriptors or
+// spinning on accept); viewers already connected keep their data; once the idle connections hit
+// request_timeout_s the relay accepts again.
+BOOST_AUTO_TEST_CASE(connection_flood_beyond_max_connections) {
+  ConfiguredStack s("limits = { max_connections = 64; request_timeout_s = 3; };\n", "flood");
+  BackgroundViewer viewer(s.viewer_port, "/live/cam1");
+  BOOST_TEST_REQUIRE(viewer.connect(), viewer.ws().error());
+  viewer.start();
+  std::vector<TcpSocket> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(TcpSocket::connect_loopback(s.viewer_port, 1000));
+  std::this_thread::sleep_for(1s);
+  BOOST_TEST_REQUIRE(s.relay->running(), "relay died under the flood; log: " << s.relay->log_path());
+  // Connections beyond the limit were closed by the relay: reading them gives EOF at once.
+  int closed = 0;
+  for (auto& c : idle) {
+    uint8_t b;
+    if (c.read_some(&b, 1, Clock::now() + 5ms) == 0) ++closed;
+  }
+  BOOST_TEST_MESSAGE("flood: " << closed << " of 200 idle connections closed by the relay at once");
+  BOOST_TEST(closed >= 200 - 64);
+  BOOST_TEST(closed <= 200 - 64 + 8);  // the viewer, the publisher and the API polls hold a few slots
+  const size_t bytes_before = viewer.bytes();
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(viewer.bytes() > bytes_before + 100000, "the connected viewer starved during the flood");
+  BOOST_TEST(count_lines(s.relay->log_text(), "connection limit: .* refusing new ones") == 1,
+             "the refusals should be logged once (throttled)");
+  // The idle connections are closed after request_timeout_s; then new requests are served again.
+  HttpResponse health;
+  const auto until = Clock::now() + 15s;
+  while (Clock::now() < until) {
+    health = http_get(s.viewer_port, "/healthz", 1000);
+    if (health.status == 200) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  BOOST_TEST(health.status == 200, "relay did not accept again after the flood: " << health.error);
+  const nlohmann::json node = get_json(s.viewer_port, "/api/v1/node");
+  BOOST_TEST_MESSAGE("node after the flood: " << node.dump());
+  BOOST_TEST(num(node, "connections_refused", 0) >= 200 - 64);
+  BOOST_TEST(num(node, "connections", 999) <= 8);
+  viewer.stop();
+  BOOST_TEST(!viewer.failed(), viewer.ws().error());
+}

@@ -158,3 +158,40 @@ BOOST_AUTO_TEST_CASE(chunker_counts_continuity_errors) {
   chunker.feed(gop.data(), gop.size(), got.sink());
   BOOST_TEST(chunker.stats().cc_errors == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(chunker_coalesces_feeds_for_hold_ms_and_flushes_on_time) {
+  const auto ts = test::ffmpeg_ts("-c:v mpeg1video -bf 0 -g 25", 2.0);
+  // Without coalescing: one chunk or more per feed.
+  {
+    TsChunker chunker;
+    Collected got;
+    for (size_t i = 0, t = 0; i < ts.size(); i += 1316, t += 4) chunker.feed(&ts[i], std::min<size_t>(1316, ts.size() - i), int64_t(t), got.sink());
+    BOOST_TEST(got.chunks.size() >= (ts.size() + 1315) / 1316);
+  }
+  // hold 40 ms, a 1316-byte feed every 4 ms: a chunk spans ≤ 40 ms of arrivals (or is cut by a
+  // keyframe or by max_chunk_bytes), no chunk waits longer than 40 ms, and nothing is lost.
+  TsChunker chunker(64 * 1024);
+  chunker.set_hold_ms(40);
+  Collected got;
+  std::vector<int64_t> emitted_at;
+  int64_t t = 0;
+  for (size_t i = 0; i < ts.size(); i += 1316, t += 4) {
+    const size_t before = got.chunks.size();
+    chunker.feed(&ts[i], std::min<size_t>(1316, ts.size() - i), t, got.sink());
+    for (size_t k = before; k < got.chunks.size(); ++k) emitted_at.push_back(t);
+  }
+  const size_t fed = (ts.size() + 1315) / 1316;
+  BOOST_TEST(got.chunks.size() < fed / 5, got.chunks.size() << " chunks from " << fed << " feeds");
+  for (size_t k = 0; k < got.chunks.size(); ++k) {
+    BOOST_TEST(emitted_at[k] - got.chunks[k]->created_ms <= 40, "chunk " << k << " held " << emitted_at[k] - got.chunks[k]->created_ms << " ms");
+  }
+  BOOST_TEST(got.keyframes() == 2u);
+  // The last chunk is still held until flush_due() says it is due.
+  size_t total = 0;
+  for (auto& c : got.chunks) total += c->size();
+  BOOST_TEST_REQUIRE(total < ts.size());
+  chunker.flush_due(t + 40, got.sink());
+  total = 0;
+  for (auto& c : got.chunks) total += c->size();
+  BOOST_TEST(total == ts.size());
+}
