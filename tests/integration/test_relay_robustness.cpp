@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <regex>
@@ -575,4 +576,50 @@ BOOST_AUTO_TEST_CASE(connection_flood_beyond_max_connections) {
   BOOST_TEST(num(node, "connections", 999) <= 8);
   viewer.stop();
   BOOST_TEST(!viewer.failed(), viewer.ws().error());
+}
+
+// A truncated TS: a publisher sends real FFmpeg output cut in the middle of a TS packet inside a
+// GOP (Content-Length body, so the request ends there). The relay logs that publisher's end
+// once; the next publisher of the same stream reaches a viewer that decodes at full rate.
+BOOST_AUTO_TEST_CASE(truncated_ts_then_a_new_publisher) {
+  RelayStack s;
+  s.start_relay();
+  const std::string path = test_log_dir() + "/truncated_sample.ts";
+  {
+    Process ff("ffmpeg-sample", {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y", "-f", "lavfi", "-i",
+                                 "testsrc2=size=320x240:rate=25", "-t", "3", "-c:v", "mpeg1video", "-b:v", "800k", "-bf", "0",
+                                 "-g", "25", "-f", "mpegts", path});
+    for (int i = 0; i < 300 && ff.running(); ++i) std::this_thread::sleep_for(100ms);
+    BOOST_TEST_REQUIRE(ff.exit_status() == 0, "ffmpeg failed: see " << ff.log_path());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> ts((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST_REQUIRE(ts.size() > 100000u);
+  const size_t cut = ts.size() / 2 + 77;  // mid-packet, mid-GOP
+  BOOST_TEST_REQUIRE(cut % 188 != 0u);
+
+  const size_t log_at = s.relay()->log_size();
+  auto sock = TcpSocket::connect_loopback(s.ingest_port(), 3000);
+  sock.write_all("POST /publish/trunc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp2t\r\nContent-Length: " +
+                 std::to_string(cut) + "\r\n\r\n");
+  sock.write_all(ts.data(), cut);
+  BOOST_TEST(s.relay()->wait_for_log("stream trunc: publisher finished its request", 5000, log_at));
+  uint8_t tmp[512];
+  const long rd = sock.read_some(tmp, sizeof tmp, Clock::now() + 2s);
+  BOOST_TEST(rd > 0, "no HTTP response to the finished publish");
+  BOOST_TEST(std::string(reinterpret_cast<char*>(tmp), rd > 0 ? static_cast<size_t>(rd) : 0).rfind("HTTP/1.1 200", 0) == 0u);
+  sock.close();
+
+  // The next publisher of the stream (the capture agent) reaches a new viewer at full rate.
+  s.start_capture("trunc");
+  BOOST_TEST_REQUIRE(s.wait_live("trunc"));
+  BackgroundViewer v(s.viewer_port(), "/live/trunc");
+  BOOST_TEST_REQUIRE(v.connect());
+  v.start();
+  std::this_thread::sleep_for(3s);
+  const double secs = v.stop();
+  BOOST_TEST(!v.failed(), v.ws().error());
+  expect_decodes(v.ws().data(), secs, "viewer after a truncated publisher");
+  BOOST_TEST(s.relay()->running());
+  BOOST_TEST(count_lines(s.relay()->log_text().substr(log_at), "stream trunc: publisher finished") == 1);
 }
