@@ -623,8 +623,9 @@ PushLinksPtr start_push_links(lws_context* context, RelayState& relay) {
   PushLinksPtr out(new PushLinks);
   if (relay.config.push.empty()) return out;
   static lws_protocols protocols[3];
-  protocols[0] = {kRawProtocol, push_callback, 0, 0, 0, nullptr, 0};
-  protocols[1] = {kWsProtocol, push_callback, 0, 4096, 0, nullptr, 0};
+  // tx_packet_size: one send per chunk (lws caps a send at rx_buffer_size otherwise, see viewer_egress).
+  protocols[0] = {kRawProtocol, push_callback, 0, 0, 0, nullptr, (1 << 20) + kChunkHeadroom};
+  protocols[1] = {kWsProtocol, push_callback, 0, 4096, 0, nullptr, (1 << 20) + kChunkHeadroom};
   protocols[2] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
   lws_context_creation_info vi{};
   vi.vhost_name = "push";

@@ -104,7 +104,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
   c.hub.gop_cache_max_bytes = static_cast<size_t>(hub.integer("gop_cache_max_bytes", 8 << 20, 64 << 10, 1LL << 30));
   c.hub.max_lag_ms = hub.integer("max_lag_ms", 2000, 100, 600000);
   c.hub.stall_timeout_s = hub.integer("stall_timeout_s", 15, 1, 3600);
-  c.hub.max_chunk_bytes = static_cast<size_t>(hub.integer("max_chunk_bytes", 32 * 188, 188, 1 << 20));
+  c.hub.max_chunk_bytes = static_cast<size_t>(hub.integer("max_chunk_bytes", 348 * 188, 188, 1 << 20));
   c.hub.coalesce_ms = hub.integer("coalesce_ms", 0, 0, 200);
   c.viewer_sndbuf_bytes = hub.integer("viewer_sndbuf_bytes", 64 * 1024, 4096, 64 << 20);
   hub.check_unknown();

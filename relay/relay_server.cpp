@@ -40,17 +40,26 @@ struct ContextDeleter {
   void operator()(lws_context* c) const { lws_context_destroy(c); }
 };
 
-/// Coalescing (hub.coalesce_ms > 0): releases held chunks on time, every coalesce_ms / 4.
+/// Coalescing (hub.coalesce_ms > 0): one timer, armed for the earliest held chunk's due time
+/// (by the hub when it starts holding one, and again after each flush while any is held).
 struct CoalesceTimer {
   lws_sorted_usec_list_t sul{};  // must stay first: the callback casts back from it
   lws_context* context = nullptr;
   RelayState* relay = nullptr;
-  lws_usec_t period_us = 0;
+  int64_t armed_due_ms = -1;     // when the timer fires (-1: not armed)
 
+  void arm(int64_t due_ms) {
+    if (armed_due_ms >= 0 && armed_due_ms <= due_ms) return;
+    armed_due_ms = due_ms;
+    const int64_t delay_ms = std::max<int64_t>(0, due_ms - now_ms());
+    lws_sul_schedule(context, 0, &sul, run, static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
+  }
   static void run(lws_sorted_usec_list_t* sul) {
     auto* t = reinterpret_cast<CoalesceTimer*>(sul);
+    t->armed_due_ms = -1;
     t->relay->hub.flush_due(now_ms());
-    lws_sul_schedule(t->context, 0, &t->sul, run, t->period_us);
+    const int64_t next = t->relay->hub.next_flush_due_ms();
+    if (next >= 0) t->arm(next);
   }
 };
 
@@ -275,8 +284,7 @@ int run_relay(RelayConfig config) {
   if (cfg.hub.coalesce_ms > 0) {
     coalesce.context = context.get();
     coalesce.relay = relay.get();
-    coalesce.period_us = std::max<lws_usec_t>(1000, cfg.hub.coalesce_ms * 1000 / 4);
-    lws_sul_schedule(context.get(), 0, &coalesce.sul, CoalesceTimer::run, coalesce.period_us);
+    relay->hub.set_flush_scheduler([&coalesce](int64_t due_ms) { coalesce.arm(due_ms); });
     LOG_NOTICE("coalescing: viewers get chunks of up to %lld ms of stream (hub.coalesce_ms)",
                static_cast<long long>(cfg.hub.coalesce_ms));
   }
@@ -297,7 +305,10 @@ int run_relay(RelayConfig config) {
   lws_sul_cancel(&housekeeping.sul);
   relay->push_links = nullptr;
   push.reset();  // unsubscribes the links and detaches them from their connections
-  if (cfg.hub.coalesce_ms > 0) lws_sul_cancel(&coalesce.sul);
+  if (cfg.hub.coalesce_ms > 0) {
+    lws_sul_cancel(&coalesce.sul);
+    relay->hub.set_flush_scheduler(nullptr);
+  }
   g_context = nullptr;
   context.reset();
   return 0;

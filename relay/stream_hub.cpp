@@ -287,7 +287,12 @@ PublishResult StreamHub::publish(Stream* st, const uint8_t* data, size_t len, in
   st->rate_tokens_ms_ = now_ms;
   st->rate_tokens_bytes_ -= static_cast<double>(len);
   if (st->rate_tokens_bytes_ < 0) return PublishResult::too_fast;
+  const bool was_holding = st->chunker_.held_due_ms() >= 0;
   st->chunker_.feed(data, len, now_ms, [st](std::shared_ptr<Chunk> c) { st->on_chunk(std::move(c)); });
+  if (flush_scheduler_ && !was_holding) {
+    const int64_t due = st->chunker_.held_due_ms();
+    if (due >= 0) flush_scheduler_(due);
+  }
   // Judge the first max_bytes_without_ts bytes once: random bytes fake a sync now and then, so
   // "not TS" means less than half of them aligned into packets.
   if (!st->publisher_verified_ && st->publisher_bytes_ >= config_.max_bytes_without_ts) {
@@ -346,6 +351,15 @@ void StreamHub::flush_due(int64_t now_ms) {
     Stream* s = st.get();
     s->chunker_.flush_due(now_ms, [s](std::shared_ptr<Chunk> c) { s->on_chunk(std::move(c)); });
   }
+}
+
+int64_t StreamHub::next_flush_due_ms() const {
+  int64_t next = -1;
+  for (const auto& [name, st] : streams_) {
+    const int64_t due = st->chunker_.held_due_ms();
+    if (due >= 0 && (next < 0 || due < next)) next = due;
+  }
+  return next;
 }
 
 void StreamHub::tick(int64_t now_ms) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,7 +24,7 @@ struct HubConfig {
   size_t gop_cache_max_bytes = 8 << 20;      // per stream: ring bytes cap
   int64_t max_lag_ms = 2000;                 // a subscriber further behind skips to the newest keyframe
   int64_t stall_timeout_s = 15;              // a subscriber with data pending and no progress is closed
-  size_t max_chunk_bytes = 32 * 188;         // largest chunk the ingest cuts (whole TS packets)
+  size_t max_chunk_bytes = 348 * 188;        // largest chunk the ingest cuts (whole TS packets, < 64 KiB)
   uint64_t max_publish_bitrate_bps = 20000000;  // per publisher, with a burst of 2 s worth
   size_t max_bytes_without_ts = 64 * 1024;   // a publisher whose first bytes are mostly not TS is refused
   int64_t coalesce_ms = 0;                   // >0: hold ingest up to this long to send bigger chunks (see TsChunker::set_hold_ms)
@@ -208,9 +209,14 @@ class StreamHub {
   /// Removes the subscriber (it must not be used afterwards).
   void unsubscribe(Subscriber* subscriber);
 
-  /// With coalesce_ms > 0, call every few ms: emits the chunks that have waited coalesce_ms
-  /// (and wakes their subscribers).
+  /// With coalesce_ms > 0: emits the chunks that have waited coalesce_ms (and wakes their
+  /// subscribers). Call at the time set_flush_scheduler's callback asked for.
   void flush_due(int64_t now_ms);
+  /// The earliest CLOCK_MONOTONIC ms a held chunk is due (-1: nothing held).
+  int64_t next_flush_due_ms() const;
+  /// With coalesce_ms > 0: `schedule(due_ms)` is called when publish() starts holding a chunk,
+  /// so the transport can arrange a flush_due() call at that time (one timer, no polling).
+  void set_flush_scheduler(std::function<void(int64_t due_ms)> schedule) { flush_scheduler_ = std::move(schedule); }
 
   /// Once a second or so: closes stalled subscribers, updates bitrates, removes streams
   /// that have neither publisher nor subscribers.
@@ -227,6 +233,7 @@ class StreamHub {
   HubConfig config_;
   std::map<std::string, std::unique_ptr<Stream>> streams_;
   size_t subscriber_total_ = 0;
+  std::function<void(int64_t)> flush_scheduler_;
 };
 
 }  // namespace mpegcast::relay

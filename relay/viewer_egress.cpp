@@ -264,7 +264,10 @@ int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
 }  // namespace
 
 lws_protocols viewer_protocol(const char* name) {
-  return {name, viewer_callback, sizeof(ViewerPss), 4096, 0, nullptr, 0};
+  // tx_packet_size: lws caps each send at this (else at rx_buffer_size, 4 KiB here) and copies
+  // the rest of a longer write into a buffer of its own, sent on the next POLLOUT: a second
+  // send and a copy per viewer for every chunk over 4 KiB. Chunks are at most 1 MiB.
+  return {name, viewer_callback, sizeof(ViewerPss), 4096, 0, nullptr, (1 << 20) + kChunkHeadroom};
 }
 
 }  // namespace mpegcast::relay

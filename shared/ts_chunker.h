@@ -47,6 +47,8 @@ class TsChunker {
   /// Emits the buffered chunk if coalescing holds one whose first byte arrived `hold_ms` or
   /// more before `now_ms` (CLOCK_MONOTONIC ms).
   void flush_due(int64_t now_ms, const Sink& sink);
+  /// When coalescing holds data: the CLOCK_MONOTONIC ms its chunk is due; -1 when nothing is held.
+  int64_t held_due_ms() const { return current_ && !current_->empty() ? current_->created_ms + hold_ms_ : -1; }
 
   /// Forgets partial input, sync and PAT/PMT state (new publisher). Sequence numbers continue.
   void reset();
