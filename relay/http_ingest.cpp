@@ -89,7 +89,6 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
 
   /// The connection is closing (peer gone, timeout, or our own close): one log line saying which.
   void on_close() {
-    const int64_t idle_ms = now_ms() - last_rx_ms_;
     if (state_ == State::head) {
       // The head has request_timeout_s from connect in all (a slowloris trickle does not reset it).
       if (now_ms() - connected_ms_ + 500 >= relay_.config.request_timeout_s * 1000) {
@@ -100,13 +99,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
         LOG_INFO("ingest %s: closed before the request head was complete", peer_.c_str());
       }
     } else if (state_ == State::publishing) {
-      if (idle_ms + 500 >= relay_.config.publisher_timeout_s * 1000) {
-        ++relay_.counters.ingest_timeouts;
-        LOG_WARN("ingest %s: stream %s: publisher silent for %llds; dropped", peer_.c_str(), stream_name_.c_str(),
-                 static_cast<long long>(relay_.config.publisher_timeout_s));
-      } else {
-        LOG_NOTICE("ingest %s: stream %s: publisher disconnected", peer_.c_str(), stream_name_.c_str());
-      }
+      log_publisher_end(relay_, "ingest", peer_, stream_name_, last_rx_ms_, now_ms());
     }
     detach();
   }

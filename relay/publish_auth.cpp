@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include "log.h"
+#include "relay_state.h"
 #include "secret.h"
 #include "url.h"
 
@@ -23,6 +25,17 @@ std::string publish_secret(const std::string& query, const std::string& authoriz
   if (auto s = query_param(query, "secret")) secret = *s;
   if (strncasecmp(authorization.c_str(), "Bearer ", 7) == 0) secret = authorization.substr(7);
   return secret;
+}
+
+void log_publisher_end(RelayState& relay, const char* what, const std::string& peer, const std::string& stream,
+                       int64_t last_rx_ms, int64_t now_ms) {
+  if (now_ms - last_rx_ms + 500 >= relay.config.publisher_timeout_s * 1000) {
+    ++relay.counters.ingest_timeouts;
+    LOG_WARN("%s %s: stream %s: publisher silent for %llds; dropped", what, peer.c_str(), stream.c_str(),
+             static_cast<long long>(relay.config.publisher_timeout_s));
+  } else {
+    LOG_NOTICE("%s %s: stream %s: publisher disconnected", what, peer.c_str(), stream.c_str());
+  }
 }
 
 }  // namespace mpegcast::relay

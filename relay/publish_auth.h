@@ -1,4 +1,5 @@
-// Who may publish what: the one rule every ingest form (HTTP POST, WebSocket) applies.
+// Publisher rules every ingest form applies: who may publish what (HTTP POST, WebSocket), and
+// how the end of a publisher's connection is logged (HTTP, WebSocket, raw TCP).
 #pragma once
 #include <string>
 
@@ -18,5 +19,13 @@ bool may_publish(const RelayConfig& config, const std::string& stream, const std
 /// The publish secret of a request: `?secret=` in `query` (percent-decoded), overridden by an
 /// `Authorization: Bearer …` header value `authorization`. "" when neither is present.
 std::string publish_secret(const std::string& query, const std::string& authorization);
+
+struct RelayState;
+
+/// Logs the end of a publisher's connection, once: "publisher silent for Ns; dropped" (and
+/// counts an ingest timeout) when it sent nothing for publisher_timeout_s before `now_ms`, else
+/// "publisher disconnected". `what` starts the line ("ingest", "tcp ingest").
+void log_publisher_end(RelayState& relay, const char* what, const std::string& peer, const std::string& stream,
+                       int64_t last_rx_ms, int64_t now_ms);
 
 }  // namespace mpegcast::relay

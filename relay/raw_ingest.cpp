@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "connection_limit.h"
 #include "log.h"
+#include "publish_auth.h"
 #include "pss_slot.h"
 #include "relay_state.h"
 
@@ -71,13 +72,7 @@ class TcpPublisher final : public PublisherOwner {
 
   void on_close() {
     if (!stream_) return;
-    if (now_ms() - last_rx_ms_ + 500 >= relay_.config.publisher_timeout_s * 1000) {
-      ++relay_.counters.ingest_timeouts;
-      LOG_WARN("tcp ingest %s: stream %s: publisher silent for %llds; dropped", peer_.c_str(), cfg_.stream.c_str(),
-               static_cast<long long>(relay_.config.publisher_timeout_s));
-    } else {
-      LOG_NOTICE("tcp ingest %s: stream %s: publisher disconnected", peer_.c_str(), cfg_.stream.c_str());
-    }
+    log_publisher_end(relay_, "tcp ingest", peer_, cfg_.stream, last_rx_ms_, now_ms());
     detach();
   }
 

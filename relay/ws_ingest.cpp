@@ -107,13 +107,7 @@ class WsPublisher final : public PublisherOwner {
   /// The connection closed: one log line saying whether the publisher left or went silent.
   void on_close() {
     if (!stream_) return;
-    if (now_ms() - last_rx_ms_ + 500 >= relay_.config.publisher_timeout_s * 1000) {
-      ++relay_.counters.ingest_timeouts;
-      LOG_WARN("ingest %s: stream %s: publisher silent for %llds; dropped", peer_.c_str(), name_.c_str(),
-               static_cast<long long>(relay_.config.publisher_timeout_s));
-    } else {
-      LOG_NOTICE("ingest %s: stream %s: publisher disconnected", peer_.c_str(), name_.c_str());
-    }
+    log_publisher_end(relay_, "ingest", peer_, name_, last_rx_ms_, now_ms());
     detach();
   }
 
