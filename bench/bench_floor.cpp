@@ -260,11 +260,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   raise_nofile_limit();
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  install_stop_signals(on_signal);
 
   UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
   if (!epfd.valid()) {

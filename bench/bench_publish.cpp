@@ -260,11 +260,7 @@ int main(int argc, char** argv) {
                input.c_str(), index.packet_count(), index.bursts().size(), index.video_pid(), loop_s,
                static_cast<double>(index.bytes().size()) * 8 / loop_s / 1e6);
 
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;  // no SA_RESTART: sleeps and writes return EINTR
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  install_stop_signals(on_signal);
 
   std::unique_ptr<PublishSink> sink = open_sink(url, error);
   if (!sink) {

@@ -473,11 +473,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mpegcast-bench-viewers: RLIMIT_NOFILE is %" PRIu64 ", too low for %zu viewers\n", nofile, n);
     return 2;
   }
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  install_stop_signals(on_signal);
 
   UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
   if (!epfd.valid()) {

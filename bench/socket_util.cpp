@@ -1,5 +1,7 @@
 #include "socket_util.h"
 
+#include <csignal>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -89,6 +91,14 @@ uint16_t local_port(int fd) {
   socklen_t len = sizeof a;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET) return 0;
   return ntohs(a.sin_port);
+}
+
+void install_stop_signals(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 }
 
 }  // namespace mpegcast::bench

@@ -36,6 +36,10 @@ void set_tcp_nodelay(int fd);
 /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the resulting soft limit (files).
 uint64_t raise_nofile_limit();
 
+/// Sends SIGINT and SIGTERM to `handler` (no SA_RESTART: blocking calls return EINTR) and
+/// ignores SIGPIPE, so a closed peer shows as EPIPE from write().
+void install_stop_signals(void (*handler)(int));
+
 /// Port of the local end of a socket (host byte order), 0 on failure.
 uint16_t local_port(int fd);
 
