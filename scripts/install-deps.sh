@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   build-essential cmake pkg-config
   libavdevice-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
-  libwebsockets-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
+  libwebsockets-dev libwebsockets-evlib-ev libev-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   libboost-test-dev
   ffmpeg chromium prometheus
 )
