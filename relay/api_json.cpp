@@ -73,6 +73,7 @@ std::string node_json(const RelayState& relay) {
   j["viewer_connections"] = c.viewer_connections;
   j["viewer_refused"] = c.viewer_refused;
   j["bytes_out"] = c.bytes_out;
+  j["viewer_partial_writes"] = c.viewer_partial_writes;
   nlohmann::json push = nlohmann::json::array();
   for (const PushLinkStats& p : push_link_stats(relay.push_links)) {
     push.push_back({{"stream", p.stream}, {"url", p.url}, {"connected", p.connected}, {"bytes_out", p.bytes_out},
@@ -106,6 +107,9 @@ std::string metrics_text(const RelayState& relay) {
   counter("mpegcast_viewer_connections_total", "Viewers accepted.", c.viewer_connections);
   counter("mpegcast_viewer_refused_total", "Viewers refused (limits, bad names).", c.viewer_refused);
   counter("mpegcast_egress_bytes_total", "Payload bytes written to viewers.", c.bytes_out);
+  counter("mpegcast_viewer_partial_writes_total",
+          "Chunks a viewer's socket took only part of (the rest waits for the socket to drain).",
+          c.viewer_partial_writes);
 
   const auto stats = relay.hub.stats();
   auto per_stream = [&](const char* name, const char* type, const char* help, auto field) {

@@ -23,6 +23,7 @@ struct RelayCounters {
   uint64_t viewer_refused = 0;        // limits, bad names
   uint64_t http_requests = 0;         // API, metrics, static
   uint64_t bytes_out = 0;             // payload bytes written to viewers
+  uint64_t viewer_partial_writes = 0; // chunks the kernel took only part of (the viewer's socket was full)
   uint64_t connections_refused = 0;   // accepted and closed at once: limits.max_connections reached
 };
 

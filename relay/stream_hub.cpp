@@ -146,7 +146,13 @@ void Stream::on_chunk(std::shared_ptr<Chunk> chunk) {
   // owner may call next() at once and park again, so walk a swapped-out list (its capacity is
   // kept in waking_: no allocation per chunk once both lists have grown).
   waking_.swap(parked_);
-  for (Subscriber* s : waking_) {
+  const size_t n = waking_.size();
+  for (size_t i = 0; i < n; ++i) {
+    // Each wake() is usually a send(), after which little of this list's subscribers and owners
+    // is still in the cache: fetch the next ones while this one is being sent.
+    if (i + 2 < n) __builtin_prefetch(waking_[i + 2]);
+    if (i + 1 < n) __builtin_prefetch(waking_[i + 1]->owner_);
+    Subscriber* s = waking_[i];
     s->parked_ = false;
     if (!s->woken_ && !s->closing_) {
       s->woken_ = true;

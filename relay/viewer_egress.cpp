@@ -1,6 +1,9 @@
 #include "viewer_egress.h"
 
 #include <libwebsockets.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <string>
@@ -17,6 +20,7 @@ namespace mpegcast::relay {
 namespace {
 
 static_assert(LWS_PRE <= kChunkHeadroom, "chunks need LWS_PRE bytes of headroom for lws_write");
+static_assert(kChunkHeadroom >= 10, "chunks need room for a WebSocket frame header");
 
 /// Stream name of a viewer path: "/live/<name>" (WS), "/live/<name>.ts" (HTTP-TS); "" if neither.
 std::string live_stream_name(const std::string& path, bool want_ts) {
@@ -34,12 +38,48 @@ std::string request_path(lws* wsi) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-/// One viewer (WebSocket or HTTP-TS): a subscriber whose chunks are written with lws_write,
-/// straight from the shared chunk (no copy, no allocation per write).
+/// Writes the header of one unmasked, final, binary WebSocket frame of `payload_len` bytes
+/// (RFC 6455 §5.2: 2, 4 or 10 bytes) so that it ends at `payload`. Returns the header length.
+size_t put_ws_binary_header(uint8_t* payload, size_t payload_len) {
+  if (payload_len < 126) {
+    payload[-2] = 0x82;
+    payload[-1] = static_cast<uint8_t>(payload_len);
+    return 2;
+  }
+  if (payload_len <= 0xFFFF) {
+    payload[-4] = 0x82;
+    payload[-3] = 126;
+    payload[-2] = static_cast<uint8_t>(payload_len >> 8);
+    payload[-1] = static_cast<uint8_t>(payload_len);
+    return 4;
+  }
+  payload[-10] = 0x82;
+  payload[-9] = 127;
+  for (int i = 0; i < 8; ++i) payload[-1 - i] = static_cast<uint8_t>(static_cast<uint64_t>(payload_len) >> (8 * i));
+  return 10;
+}
+
+/// One viewer (WebSocket or HTTP-TS): a subscriber whose chunks are written straight from the
+/// shared chunk (no copy, no allocation per write).
+///
+/// On a plain (non-TLS) connection the relay frames and sends each chunk itself: the frame header
+/// goes into the chunk's headroom and one send() writes header and payload. That keeps lws's write
+/// path (lws_write → lws_issue_raw, and the partial-output checks around it) off the per-viewer hot
+/// path, which touches only this object, its subscriber and the kernel. When the kernel takes only
+/// part of a send, the rest is handed to lws (lws_write LWS_WRITE_RAW, which copies it into the
+/// connection's output buffer); lws then sends it before anything else on that connection, pongs
+/// and close frames included, and calls the writable callback once it is gone. TLS connections use
+/// lws_write for every chunk.
 class ViewerSession final : public SubscriberOwner {
  public:
   ViewerSession(lws* wsi, RelayState& relay, lws_write_protocol write_type)
-      : wsi_(wsi), relay_(relay), write_type_(write_type), peer_(peer_address(lws_get_socket_fd(wsi))) {}
+      : wsi_(wsi),
+        fd_(lws_get_socket_fd(wsi)),
+        direct_(!lws_is_ssl(wsi)),
+        websocket_(write_type == LWS_WRITE_BINARY),
+        relay_(relay),
+        write_type_(write_type),
+        peer_(peer_address(fd_)) {}
   ~ViewerSession() override {
     if (sub_) relay_.hub.unsubscribe(sub_);
   }
@@ -54,14 +94,21 @@ class ViewerSession final : public SubscriberOwner {
       return err;
     }
     ++relay_.counters.viewer_connections;
-    cap_send_buffer(lws_get_socket_fd(wsi_), relay_.config.viewer_sndbuf_bytes);
-    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), write_type_ == LWS_WRITE_HTTP ? "HTTP-TS" : "WebSocket");
+    cap_send_buffer(fd_, relay_.config.viewer_sndbuf_bytes);
+    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), websocket_ ? "WebSocket" : "HTTP-TS");
     lws_callback_on_writable(wsi_);
     return err;
   }
 
   /// Writable callback: writes what is ready (see write_ready). Returns -1 to close.
-  int on_writable() { return write_ready() ? 0 : -1; }
+  int on_writable() {
+    lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
+    if (lws_holds_output_) {
+      lws_callback_on_writable(wsi_);
+      return 0;
+    }
+    return write_ready() ? 0 : -1;
+  }
 
   /// Bytes the viewer sent us. Viewers have nothing to say: the bytes are dropped, and a viewer
   /// that sends more than kRxBudgetBytes within a second is closed. Returns -1 to close.
@@ -84,7 +131,7 @@ class ViewerSession final : public SubscriberOwner {
   /// is written now, from the publisher's receive callback: no writable-callback round trip
   /// (two poll changes and a callback per viewer per chunk). Otherwise it waits for writable.
   void wake() override {
-    if (lws_partial_buffered(wsi_)) {
+    if (lws_holds_output_) {
       lws_callback_on_writable(wsi_);
       return;
     }
@@ -102,30 +149,61 @@ class ViewerSession final : public SubscriberOwner {
   }
 
  private:
-  /// Writes ready chunks, each with one lws_write straight from the shared chunk, until the
-  /// viewer is caught up or lws had to keep part of a write (then: writable callback later).
-  /// At most kMaxWritesPerCall writes, so a viewer catching up cannot hog the service thread.
-  /// Returns false when the socket failed.
+  /// Writes ready chunks until the viewer is caught up or lws had to keep part of a write (then:
+  /// writable callback later). At most kMaxWritesPerCall writes, so a viewer catching up cannot
+  /// hog the service thread. Returns false when the socket failed.
   bool write_ready() {
     if (!sub_ || failed_) return !failed_;
+    const int64_t now = coarse_now_ms();  // for stall detection only (compared in seconds)
     for (int i = 0; i < kMaxWritesPerCall; ++i) {
-      const Chunk* c = sub_->next(now_ms());
+      const Chunk* c = sub_->next(now);
       if (!c) return true;  // caught up: the hub wakes us on the next chunk
-      if (lws_write(wsi_, c->wire_data(), c->size(), write_type_) < 0) return false;
+      if (!send_chunk(*c)) return false;
       relay_.counters.bytes_out += c->size();
-      if (lws_partial_buffered(wsi_)) break;  // the kernel took only part: lws holds the rest
+      if (lws_holds_output_) break;  // the kernel took only part: lws holds the rest
     }
-    if (sub_->has_data() || lws_partial_buffered(wsi_)) lws_callback_on_writable(wsi_);
+    if (lws_holds_output_ || sub_->has_data()) lws_callback_on_writable(wsi_);
+    return true;
+  }
+
+  /// Sends one chunk (framed for WebSocket viewers). Sets lws_holds_output_ when lws keeps part
+  /// of it. Returns false when the socket failed.
+  bool send_chunk(const Chunk& c) {
+    uint8_t* payload = c.wire_data();
+    if (!direct_) {
+      if (lws_write(wsi_, payload, c.size(), write_type_) < 0) return false;
+      lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
+      relay_.counters.viewer_partial_writes += lws_holds_output_;
+      return true;
+    }
+    uint8_t* start = websocket_ ? payload - put_ws_binary_header(payload, c.size()) : payload;
+    const size_t total = static_cast<size_t>(payload + c.size() - start);
+    ssize_t sent = ::send(fd_, start, total, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent == static_cast<ssize_t>(total)) return true;
+    if (sent < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      sent = 0;
+    }
+    // lws copies the rest (its send attempt meets a full buffer) and sends it on POLLOUT.
+    ++relay_.counters.viewer_partial_writes;
+    const size_t rest = total - static_cast<size_t>(sent);
+    if (lws_write(wsi_, start + sent, rest, LWS_WRITE_RAW) < 0) return false;
+    lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
     return true;
   }
 
   static constexpr int kMaxWritesPerCall = 4;
+  // The fields wake() needs come first, in the object's first cache line (the hub prefetches it).
   bool failed_ = false;
+  bool lws_holds_output_ = false;  // lws keeps part of an earlier write (sent on POLLOUT)
+  Subscriber* sub_ = nullptr;
   lws* wsi_;
+  int fd_;
+  bool direct_;     // plain TCP: frame and send() ourselves (see the class comment)
+  bool websocket_;  // WebSocket frames; else HTTP-TS (the bare TS bytes)
   RelayState& relay_;
   lws_write_protocol write_type_;
   std::string peer_;
-  Subscriber* sub_ = nullptr;
   static constexpr size_t kRxBudgetBytes = 16 * 1024;
   int64_t rx_window_ms_ = 0;
   size_t rx_bytes_ = 0;

@@ -7,6 +7,7 @@
 
 #include "collect.h"
 #include "decode_ts.h"
+#include "http_get.h"
 #include "http_stream_reader.h"
 #include "relay_stack.h"
 #include "ws_client.h"
@@ -104,6 +105,55 @@ BOOST_AUTO_TEST_CASE(http_ts_viewer_decodes_90_percent_of_frames) {
   BOOST_TEST(rd.error().empty(), "HTTP-TS viewer: " << rd.error());
   expect_decodes_at_rate(rd.body(), secs, "HTTP-TS viewer");
   BOOST_TEST(decode_ts(rd.body()).first_frame_packet_index == 0, "HTTP-TS viewer's first video packet is decodable");
+}
+
+BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
+  // Viewers with a 4 KiB receive buffer that read for 100 ms, then pause for 1.1 s: their sockets
+  // fill, so the relay's sends to them are partial and the rest of each frame must follow before
+  // anything else. Pauses stay under max_lag_ms (2 s), so nothing is skipped and the whole stream
+  // must arrive and decode.
+  RelayStack s;
+  s.start_relay();
+  s.start_capture();
+  s.wait_live();
+  WsClient ws(s.viewer_port(), "/live/cam1");
+  ws.set_receive_buffer(4096);
+  BOOST_TEST_REQUIRE(ws.connect(), "WebSocket handshake: " << ws.error());
+  HttpStreamReader rd(s.viewer_port(), "/live/cam1.ts");
+  rd.set_receive_buffer(4096);
+  rd.connect();
+  const auto start = Clock::now();
+  while (Clock::now() - start < 8s) {
+    BOOST_TEST_REQUIRE(ws.read_for(100), "WebSocket viewer: " << ws.error());
+    BOOST_TEST_REQUIRE(rd.read_for(100), "HTTP-TS viewer: " << rd.error());
+    std::this_thread::sleep_for(1000ms);
+  }
+  // Drain what the relay still holds for them.
+  for (int i = 0; i < 15; ++i) {
+    BOOST_TEST_REQUIRE(ws.read_for(50), "WebSocket viewer: " << ws.error());
+    BOOST_TEST_REQUIRE(rd.read_for(50), "HTTP-TS viewer: " << rd.error());
+  }
+  const auto end = Clock::now();
+  auto node = nlohmann::json::parse(http_get(s.viewer_port(), "/api/v1/node", 2000).body, nullptr, false);
+  const double partial_writes = node.is_object() && node["viewer_partial_writes"].is_number()
+                                    ? node["viewer_partial_writes"].get<double>() : -1;
+  BOOST_TEST_MESSAGE("partial writes: " << partial_writes << "; ws " << ws.message_count() << " messages, "
+                                        << ws.data().size() << " bytes; http-ts " << rd.body().size() << " bytes");
+  BOOST_TEST(partial_writes > 0, "/api/v1/node viewer_partial_writes is " << partial_writes
+                                     << ": the viewers' sockets never filled, so this test checked nothing");
+  BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());
+  BOOST_TEST_REQUIRE(rd.first_byte_time().has_value());
+  size_t not_whole = 0;
+  for (size_t n : ws.message_sizes()) not_whole += n % 188 != 0;
+  BOOST_TEST(not_whole == 0u, not_whole << " of " << ws.message_count() << " binary messages are not whole TS packets");
+  size_t unsynced = 0;
+  for (const auto* bytes : {&ws.data(), &rd.body()})
+    for (size_t i = 0; i + 188 <= bytes->size(); i += 188) unsynced += (*bytes)[i] != 0x47;
+  BOOST_TEST(unsynced == 0u, unsynced << " TS packets do not start with the sync byte 0x47");
+  expect_decodes_at_rate(ws.data(), std::chrono::duration<double>(end - *ws.first_byte_time()).count(),
+                         "bursty WebSocket viewer");
+  expect_decodes_at_rate(rd.body(), std::chrono::duration<double>(end - *rd.first_byte_time()).count(),
+                         "bursty HTTP-TS viewer");
 }
 
 BOOST_AUTO_TEST_CASE(websocket_null_subprotocol_is_accepted) {

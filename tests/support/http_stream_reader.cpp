@@ -5,7 +5,7 @@
 namespace mpegcast::test {
 
 void HttpStreamReader::connect(int timeout_ms) {
-  sock_ = TcpSocket::connect_loopback(port_, timeout_ms);
+  sock_ = TcpSocket::connect_loopback(port_, timeout_ms, rcvbuf_bytes_);
   sock_.write_all("GET " + path_ + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
                   "\r\nUser-Agent: mpegcast-tests\r\nAccept: */*\r\nConnection: close\r\n\r\n");
   request_time_ = Clock::now();

@@ -26,6 +26,8 @@ class HttpStreamReader {
 
   /// Closes the connection (the server sees the viewer leave).
   void close() { sock_.close(); }
+  /// SO_RCVBUF for the socket connect() opens (0: the system's default).
+  void set_receive_buffer(int bytes) { rcvbuf_bytes_ = bytes; }
 
   int status() const { return status_; }              // 0 until the response head arrived
   const HttpHeaders& headers() const { return headers_; }
@@ -40,6 +42,7 @@ class HttpStreamReader {
  private:
   uint16_t port_;
   std::string path_;
+  int rcvbuf_bytes_ = 0;
   TcpSocket sock_;
   std::vector<uint8_t> head_buf_, body_;
   int status_ = 0;

@@ -40,10 +40,13 @@ void TcpSocket::close() {
   fd_ = -1;
 }
 
-TcpSocket TcpSocket::connect_loopback(uint16_t port, int timeout_ms) {
+TcpSocket TcpSocket::connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) fail("socket", errno);
   TcpSocket s(fd);
+  if (rcvbuf_bytes > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes) != 0) {
+    fail("setsockopt SO_RCVBUF", errno);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

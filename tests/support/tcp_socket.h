@@ -14,7 +14,8 @@ class TcpSocket {
  public:
   TcpSocket() = default;
   /// Connects to 127.0.0.1:`port`; throws std::runtime_error on failure or after `timeout_ms`.
-  static TcpSocket connect_loopback(uint16_t port, int timeout_ms);
+  /// `rcvbuf_bytes` > 0 sets SO_RCVBUF before connecting (the window is negotiated for it).
+  static TcpSocket connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes = 0);
 
   TcpSocket(TcpSocket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   TcpSocket& operator=(TcpSocket&& o) noexcept;

@@ -25,7 +25,7 @@ std::string lower(std::string s) {
 bool WsClient::connect(int timeout_ms) {
   try {
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    sock_ = TcpSocket::connect_loopback(port_, timeout_ms);
+    sock_ = TcpSocket::connect_loopback(port_, timeout_ms, rcvbuf_bytes_);
     uint8_t nonce[16];
     for (auto& b : nonce) b = static_cast<uint8_t>(rng()());
     const std::string key = base64(nonce, sizeof(nonce));

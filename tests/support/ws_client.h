@@ -33,6 +33,8 @@ class WsClient {
   void close();
 
   bool connected() const { return sock_.valid() && !closed_; }
+  /// SO_RCVBUF for the socket connect() opens (0: the system's default).
+  void set_receive_buffer(int bytes) { rcvbuf_bytes_ = bytes; }
   const std::vector<uint8_t>& data() const { return data_; }
   /// Complete binary messages received.
   size_t message_count() const { return messages_; }
@@ -56,6 +58,7 @@ class WsClient {
 
   uint16_t port_;
   std::string path_, subprotocol_;
+  int rcvbuf_bytes_ = 0;
   TcpSocket sock_;
   std::vector<uint8_t> rx_, data_;
   int status_ = 0;
