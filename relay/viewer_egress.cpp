@@ -68,8 +68,10 @@ size_t put_ws_binary_header(uint8_t* payload, size_t payload_len) {
 /// path, which touches only this object, its subscriber and the kernel. When the kernel takes only
 /// part of a send, the rest is handed to lws (lws_write LWS_WRITE_RAW, which copies it into the
 /// connection's output buffer); lws then sends it before anything else on that connection, pongs
-/// and close frames included, and calls the writable callback once it is gone. TLS connections use
-/// lws_write for every chunk.
+/// and close frames included, and calls the writable callback once it is gone. lws writes on its
+/// own only control frames: a pong from its POLLOUT handler, when the socket has room for all of it
+/// (so lws is left holding nothing), and a close frame when the connection ends. TLS connections
+/// use lws_write for every chunk.
 class ViewerSession final : public SubscriberOwner {
  public:
   ViewerSession(lws* wsi, RelayState& relay, lws_write_protocol write_type)

@@ -110,8 +110,9 @@ BOOST_AUTO_TEST_CASE(http_ts_viewer_decodes_90_percent_of_frames) {
 BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
   // Viewers with a 4 KiB receive buffer that read for 100 ms, then pause for 1.1 s: their sockets
   // fill, so the relay's sends to them are partial and the rest of each frame must follow before
-  // anything else. Pauses stay under max_lag_ms (2 s), so nothing is skipped and the whole stream
-  // must arrive and decode.
+  // anything else. The WebSocket viewer also pings before each pause, so lws has a pong to send
+  // while the rest of a frame waits. Pauses stay under max_lag_ms (2 s), so nothing is skipped and
+  // the whole stream must arrive and decode.
   RelayStack s;
   s.start_relay();
   s.start_capture();
@@ -123,9 +124,11 @@ BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
   rd.set_receive_buffer(4096);
   rd.connect();
   const auto start = Clock::now();
+  size_t pings = 0;
   while (Clock::now() - start < 8s) {
     BOOST_TEST_REQUIRE(ws.read_for(100), "WebSocket viewer: " << ws.error());
     BOOST_TEST_REQUIRE(rd.read_for(100), "HTTP-TS viewer: " << rd.error());
+    ws.send_ping("p" + std::to_string(pings++));
     std::this_thread::sleep_for(1000ms);
   }
   // Drain what the relay still holds for them.
@@ -139,6 +142,7 @@ BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
                                     ? node["viewer_partial_writes"].get<double>() : -1;
   BOOST_TEST_MESSAGE("partial writes: " << partial_writes << "; ws " << ws.message_count() << " messages, "
                                         << ws.data().size() << " bytes; http-ts " << rd.body().size() << " bytes");
+  BOOST_TEST(ws.pongs_received() == pings, "WebSocket viewer: " << ws.pongs_received() << " pongs for " << pings << " pings");
   BOOST_TEST(partial_writes > 0, "/api/v1/node viewer_partial_writes is " << partial_writes
                                      << ": the viewers' sockets never filled, so this test checked nothing");
   BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());

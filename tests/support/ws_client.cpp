@@ -174,6 +174,7 @@ bool WsClient::parse_frames() {
         ++pings_;
         break;
       case 0xA:  // pong
+        ++pongs_;
         break;
       default:
         error_ = "protocol: unknown opcode " + std::to_string(opcode);

@@ -29,6 +29,11 @@ class WsClient {
   /// Sends one masked message (binary, or text when `text`); blocking. Throws on a socket error.
   void send_message(const uint8_t* payload, size_t len, bool text = false) { send_frame(text ? 0x1 : 0x2, payload, len); }
 
+  /// Sends one masked ping with `payload` (≤ 125 bytes); blocking. Throws on a socket error.
+  void send_ping(const std::string& payload) {
+    send_frame(0x9, reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  }
+
   /// Sends a close frame (status 1000) and closes the socket.
   void close();
 
@@ -42,6 +47,7 @@ class WsClient {
   const std::vector<size_t>& message_sizes() const { return message_sizes_; }
   size_t text_message_count() const { return text_messages_; }
   size_t pings_answered() const { return pings_; }
+  size_t pongs_received() const { return pongs_; }
   /// When the first binary payload byte arrived, if any.
   std::optional<Clock::time_point> first_byte_time() const { return first_byte_; }
   /// When the handshake completed.
@@ -66,7 +72,7 @@ class WsClient {
   bool closed_ = false;
   uint16_t close_code_ = 0;
   uint8_t msg_opcode_ = 0;  // opcode of the message being reassembled (1 text, 2 binary)
-  size_t messages_ = 0, text_messages_ = 0, pings_ = 0;
+  size_t messages_ = 0, text_messages_ = 0, pings_ = 0, pongs_ = 0;
   size_t current_size_ = 0;  // bytes of the binary message being reassembled
   std::vector<size_t> message_sizes_;
   std::string error_;
