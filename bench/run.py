@@ -449,7 +449,8 @@ def plot(results):
         print("run.py: nothing to plot", file=sys.stderr)
         return
     if not shutil.which("gnuplot"):
-        print("run.py: --plot needs gnuplot (apt-get install -y gnuplot-nox)", file=sys.stderr)
+        print("run.py: --plot needs gnuplot: scripts/install-deps.sh --bench (or apt-get install -y gnuplot-nox)",
+              file=sys.stderr)
         return
     ns = sorted({r["N"] for r in ok})
     targets = [t for t in ("floor", "relay") if any(r["target"] == t for r in ok)]

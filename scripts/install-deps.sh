@@ -2,6 +2,7 @@
 # Installs everything mpegcast needs to build, test and run its demo on Debian 12, then the npm packages of
 # web/ (JSMpeg) and tests/browser/ (playwright-core). Idempotent: apt is asked only when a package is missing,
 # npm ci runs only when node_modules does not match package-lock.json. Works as root or through sudo.
+# `--bench` adds the benchmark's tools (gnuplot-nox, linux-perf).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,13 @@ PACKAGES=(
   libboost-test-dev
   ffmpeg chromium prometheus
 )
+# --bench: also what bench/ uses beyond the build (gnuplot for run.py --plot, perf for --perf).
+if [[ "${1:-}" == "--bench" ]]; then
+  PACKAGES+=(gnuplot-nox linux-perf)
+elif [[ $# -gt 0 ]]; then
+  echo "usage: $0 [--bench]" >&2
+  exit 2
+fi
 # Node.js: Debian's nodejs + npm, unless a node and npm are already there (e.g. NodeSource's nodejs, which
 # ships npm itself and conflicts with Debian's npm package).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
