@@ -80,6 +80,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
   if (!c.node_id.empty() && !valid_node_id(c.node_id)) root.fail("node_id", "must be printable ASCII without ',' or spaces");
   c.cascade_max_hops = root.integer("cascade_max_hops", kDefaultCascadeMaxHops, 1, 64);
   c.log_level = root.choice("log_level", c.log_level, {"err", "warning", "notice", "info", "debug"});
+  c.event_loop = root.choice("event_loop", c.event_loop, {"epoll", "poll"});
   c.listen = listen_key(root, "listen", c.listen);
   c.ingest_listen = listen_key(root, "ingest_listen", c.ingest_listen);
   c.web_root = root.string("web_root", c.web_root);

@@ -38,6 +38,9 @@ struct PushConfig {
 struct RelayConfig {
   std::string node_id;                       // "" → host name
   std::string log_level = "info";
+  /// "epoll": libwebsockets on a libev loop (epoll); "poll": libwebsockets' own poll() loop, which
+  /// costs more CPU per viewer (kept for troubleshooting, and used when libev is unavailable).
+  std::string event_loop = "epoll";
   ListenAddress listen{"0.0.0.0", 8080};     // viewers: web, API, WS, HTTP-TS
   ListenAddress ingest_listen{"127.0.0.1", 8081};  // publishers
   std::string web_root = MPEGCAST_DEFAULT_WEB_ROOT;  // ${datadir}/mpegcast/web, set by CMake

@@ -139,7 +139,11 @@ int run_relay(RelayConfig config) {
 
   relay->max_connections = fit_open_file_limit(cfg.max_connections);
   std::vector<UdpIngestPtr> udp_ingest;  // declared before the context: destroyed after it
-  auto loop = make_ev_loop();            // likewise: lws must be gone before its loop
+  // Likewise: lws must be gone before its loop.
+  auto loop = cfg.event_loop == "epoll" ? make_ev_loop() : std::unique_ptr<struct ev_loop, EvLoopDeleter>();
+  if (cfg.event_loop == "epoll" && !loop) {
+    LOG_WARN("libev cannot create an event loop: falling back to libwebsockets' poll() loop, which costs more CPU per viewer");
+  }
   void* foreign_loops[1] = {loop.get()};
   lws_context_creation_info ci{};
   ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -349,6 +353,7 @@ int run_relay(RelayConfig config) {
     ev_signal_stop(loop.get(), &sigint_watcher);
     ev_signal_stop(loop.get(), &sigterm_watcher);
   } else {
+    LOG_INFO("event loop: libwebsockets poll()");
     while (!g_stop.load()) {
       if (lws_service(context.get(), 0) < 0) break;
     }

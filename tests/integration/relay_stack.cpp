@@ -21,7 +21,7 @@ RelayStack::~RelayStack() {
 void RelayStack::start_relay(const std::string& log_name, int timeout_ms) {
   relay_.reset();
   relay_ = std::make_unique<Process>(
-      log_name, std::vector<std::string>{MPEGCAST_RELAY_BIN, "-c", MPEGCAST_SOURCE_DIR "/conf/relay.conf", "--listen",
+      log_name, std::vector<std::string>{MPEGCAST_RELAY_BIN, "-c", relay_config_, "--listen",
                                          "127.0.0.1:" + std::to_string(viewer_port_), "--ingest-listen",
                                          "127.0.0.1:" + std::to_string(ingest_port_), "--web-root", MPEGCAST_WEB_ROOT});
   BOOST_TEST_REQUIRE(relay_->wait_for_log("ready", timeout_ms),

@@ -17,6 +17,8 @@ class RelayStack {
   RelayStack();
   ~RelayStack();
 
+  /// Config file for the relay's next start (default: the shipped conf/relay.conf).
+  void set_relay_config(std::string path) { relay_config_ = std::move(path); }
   /// Starts the relay (name it differently on restart so each run has its own log) and
   /// BOOST_TEST_REQUIREs its "ready" line within `timeout_ms`.
   void start_relay(const std::string& log_name = "relay", int timeout_ms = 10000);
@@ -40,6 +42,7 @@ class RelayStack {
 
  private:
   uint16_t viewer_port_, ingest_port_;
+  std::string relay_config_ = MPEGCAST_SOURCE_DIR "/conf/relay.conf";
   std::unique_ptr<Process> relay_, capture_;
 };
 

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE test_end_to_end
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "collect.h"
@@ -49,6 +51,7 @@ BOOST_AUTO_TEST_CASE(websocket_viewer_decodes_90_percent_of_frames) {
   s.start_relay();
   s.start_capture();
   s.wait_live();
+  BOOST_TEST(s.relay()->wait_for_log("event loop: libev \\(epoll\\)", 1000), "the relay does not run on the libev (epoll) loop");
   WsClient ws(s.viewer_port(), "/live/cam1");
   BOOST_TEST_REQUIRE(ws.connect(), "WebSocket handshake: " << ws.error());
   double secs = collect(ws, 8000, 3500);
@@ -58,6 +61,39 @@ BOOST_AUTO_TEST_CASE(websocket_viewer_decodes_90_percent_of_frames) {
   for (size_t n : ws.message_sizes()) partial += n % 188 != 0;
   BOOST_TEST(partial == 0u, partial << " of " << ws.message_count() << " binary messages are not whole TS packets");
   expect_decodes_at_rate(ws.data(), secs, "WebSocket viewer");
+}
+
+BOOST_AUTO_TEST_CASE(viewers_on_the_poll_loop_decode_90_percent_of_frames) {
+  // event_loop = "poll": libwebsockets' own loop, the fallback when libev is unavailable.
+  std::ifstream in(MPEGCAST_SOURCE_DIR "/conf/relay.conf");
+  std::string conf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string epoll_line = "event_loop = \"epoll\";";
+  BOOST_TEST_REQUIRE(conf.find(epoll_line) != std::string::npos, "conf/relay.conf has no line " << epoll_line);
+  conf.replace(conf.find(epoll_line), epoll_line.size(), "event_loop = \"poll\";");
+  const std::string path = std::string(MPEGCAST_BINARY_DIR) + "/relay-poll-loop.conf";
+  std::ofstream(path) << conf;
+  RelayStack s;
+  s.set_relay_config(path);
+  s.start_relay();
+  BOOST_TEST(s.relay()->wait_for_log("event loop: libwebsockets poll\\(\\)", 1000), "the relay does not run on lws's poll loop");
+  s.start_capture();
+  s.wait_live();
+  WsClient ws(s.viewer_port(), "/live/cam1");
+  BOOST_TEST_REQUIRE(ws.connect(), "WebSocket handshake: " << ws.error());
+  HttpStreamReader rd(s.viewer_port(), "/live/cam1.ts");
+  rd.connect();
+  const auto start = Clock::now();
+  while (Clock::now() - start < 4s) {
+    BOOST_TEST_REQUIRE(ws.read_for(50), "WebSocket viewer: " << ws.error());
+    BOOST_TEST_REQUIRE(rd.read_for(50), "HTTP-TS viewer: " << rd.error());
+  }
+  const auto end = Clock::now();
+  BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());
+  BOOST_TEST_REQUIRE(rd.first_byte_time().has_value());
+  expect_decodes_at_rate(ws.data(), std::chrono::duration<double>(end - *ws.first_byte_time()).count(),
+                         "WebSocket viewer on the poll loop");
+  expect_decodes_at_rate(rd.body(), std::chrono::duration<double>(end - *rd.first_byte_time()).count(),
+                         "HTTP-TS viewer on the poll loop");
 }
 
 BOOST_AUTO_TEST_CASE(viewer_joining_mid_gop_decodes_its_first_packet) {

@@ -49,6 +49,8 @@ BOOST_AUTO_TEST_CASE(shipped_relay_conf_is_valid_and_matches_defaults) {
   BOOST_TEST(c.ingest_listen.port == 8081);
   BOOST_TEST(c.hub.max_lag_ms == d.hub.max_lag_ms);
   BOOST_TEST(c.viewer_sndbuf_bytes == d.viewer_sndbuf_bytes);
+  BOOST_TEST(c.event_loop == "epoll");
+  BOOST_TEST(c.event_loop == d.event_loop);
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_file_line_and_key) {
