@@ -77,7 +77,6 @@ class ViewerSession final : public SubscriberOwner {
       : wsi_(wsi),
         fd_(lws_get_socket_fd(wsi)),
         direct_(!lws_is_ssl(wsi)),
-        websocket_(write_type == LWS_WRITE_BINARY),
         relay_(relay),
         write_type_(write_type),
         peer_(peer_address(fd_)) {}
@@ -96,7 +95,7 @@ class ViewerSession final : public SubscriberOwner {
     }
     ++relay_.counters.viewer_connections;
     cap_send_buffer(fd_, relay_.config.viewer_sndbuf_bytes);
-    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), websocket_ ? "WebSocket" : "HTTP-TS");
+    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), websocket() ? "WebSocket" : "HTTP-TS");
     lws_callback_on_writable(wsi_);
     return err;
   }
@@ -177,7 +176,7 @@ class ViewerSession final : public SubscriberOwner {
       relay_.counters.viewer_partial_writes += lws_holds_output_;
       return true;
     }
-    uint8_t* start = websocket_ ? payload - put_ws_binary_header(payload, c.size()) : payload;
+    uint8_t* start = websocket() ? payload - put_ws_binary_header(payload, c.size()) : payload;
     const size_t total = static_cast<size_t>(payload + c.size() - start);
     ssize_t sent = ::send(fd_, start, total, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent == static_cast<ssize_t>(total)) return true;
@@ -193,6 +192,9 @@ class ViewerSession final : public SubscriberOwner {
     return true;
   }
 
+  /// WebSocket frames; else HTTP-TS (the bare TS bytes).
+  bool websocket() const { return write_type_ == LWS_WRITE_BINARY; }
+
   static constexpr int kMaxWritesPerCall = 4;
   // The fields wake() needs come first, in the object's first cache line (the hub prefetches it).
   bool failed_ = false;
@@ -200,8 +202,7 @@ class ViewerSession final : public SubscriberOwner {
   Subscriber* sub_ = nullptr;
   lws* wsi_;
   int fd_;
-  bool direct_;     // plain TCP: frame and send() ourselves (see the class comment)
-  bool websocket_;  // WebSocket frames; else HTTP-TS (the bare TS bytes)
+  bool direct_;  // plain TCP: frame and send() ourselves (see the class comment); cached off the wsi
   RelayState& relay_;
   lws_write_protocol write_type_;
   std::string peer_;

@@ -44,6 +44,22 @@ void expect_decodes_at_rate(const std::vector<uint8_t>& bytes, double secs, cons
   BOOST_TEST(r.errors == 0, what << ": " << r.errors << " decode errors: " << r.error_text);
 }
 
+/// One read_for(`ms`) of each viewer; REQUIREs that neither stream failed.
+void read_both(WsClient& ws, HttpStreamReader& rd, int ms) {
+  BOOST_TEST_REQUIRE(ws.read_for(ms), "WebSocket viewer: " << ws.error());
+  BOOST_TEST_REQUIRE(rd.read_for(ms), "HTTP-TS viewer: " << rd.error());
+}
+
+/// expect_decodes_at_rate for both viewers, each over its first byte → `end`; `what` ends the labels.
+void expect_both_decode(const WsClient& ws, const HttpStreamReader& rd, Clock::time_point end, const std::string& what) {
+  BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());
+  BOOST_TEST_REQUIRE(rd.first_byte_time().has_value());
+  expect_decodes_at_rate(ws.data(), std::chrono::duration<double>(end - *ws.first_byte_time()).count(),
+                         "WebSocket viewer " + what);
+  expect_decodes_at_rate(rd.body(), std::chrono::duration<double>(end - *rd.first_byte_time()).count(),
+                         "HTTP-TS viewer " + what);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(websocket_viewer_decodes_90_percent_of_frames) {
@@ -83,17 +99,8 @@ BOOST_AUTO_TEST_CASE(viewers_on_the_poll_loop_decode_90_percent_of_frames) {
   HttpStreamReader rd(s.viewer_port(), "/live/cam1.ts");
   rd.connect();
   const auto start = Clock::now();
-  while (Clock::now() - start < 4s) {
-    BOOST_TEST_REQUIRE(ws.read_for(50), "WebSocket viewer: " << ws.error());
-    BOOST_TEST_REQUIRE(rd.read_for(50), "HTTP-TS viewer: " << rd.error());
-  }
-  const auto end = Clock::now();
-  BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());
-  BOOST_TEST_REQUIRE(rd.first_byte_time().has_value());
-  expect_decodes_at_rate(ws.data(), std::chrono::duration<double>(end - *ws.first_byte_time()).count(),
-                         "WebSocket viewer on the poll loop");
-  expect_decodes_at_rate(rd.body(), std::chrono::duration<double>(end - *rd.first_byte_time()).count(),
-                         "HTTP-TS viewer on the poll loop");
+  while (Clock::now() - start < 4s) read_both(ws, rd, 50);
+  expect_both_decode(ws, rd, Clock::now(), "on the poll loop");
 }
 
 BOOST_AUTO_TEST_CASE(viewer_joining_mid_gop_decodes_its_first_packet) {
@@ -162,16 +169,12 @@ BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
   const auto start = Clock::now();
   size_t pings = 0;
   while (Clock::now() - start < 8s) {
-    BOOST_TEST_REQUIRE(ws.read_for(100), "WebSocket viewer: " << ws.error());
-    BOOST_TEST_REQUIRE(rd.read_for(100), "HTTP-TS viewer: " << rd.error());
+    read_both(ws, rd, 100);
     ws.send_ping("p" + std::to_string(pings++));
     std::this_thread::sleep_for(1000ms);
   }
   // Drain what the relay still holds for them.
-  for (int i = 0; i < 15; ++i) {
-    BOOST_TEST_REQUIRE(ws.read_for(50), "WebSocket viewer: " << ws.error());
-    BOOST_TEST_REQUIRE(rd.read_for(50), "HTTP-TS viewer: " << rd.error());
-  }
+  for (int i = 0; i < 15; ++i) read_both(ws, rd, 50);
   const auto end = Clock::now();
   auto node = nlohmann::json::parse(http_get(s.viewer_port(), "/api/v1/node", 2000).body, nullptr, false);
   const double partial_writes = node.is_object() && node["viewer_partial_writes"].is_number()
@@ -181,8 +184,6 @@ BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
   BOOST_TEST(ws.pongs_received() == pings, "WebSocket viewer: " << ws.pongs_received() << " pongs for " << pings << " pings");
   BOOST_TEST(partial_writes > 0, "/api/v1/node viewer_partial_writes is " << partial_writes
                                      << ": the viewers' sockets never filled, so this test checked nothing");
-  BOOST_TEST_REQUIRE(ws.first_byte_time().has_value());
-  BOOST_TEST_REQUIRE(rd.first_byte_time().has_value());
   size_t not_whole = 0;
   for (size_t n : ws.message_sizes()) not_whole += n % 188 != 0;
   BOOST_TEST(not_whole == 0u, not_whole << " of " << ws.message_count() << " binary messages are not whole TS packets");
@@ -190,10 +191,7 @@ BOOST_AUTO_TEST_CASE(viewers_reading_in_bursts_get_intact_streams) {
   for (const auto* bytes : {&ws.data(), &rd.body()})
     for (size_t i = 0; i + 188 <= bytes->size(); i += 188) unsynced += (*bytes)[i] != 0x47;
   BOOST_TEST(unsynced == 0u, unsynced << " TS packets do not start with the sync byte 0x47");
-  expect_decodes_at_rate(ws.data(), std::chrono::duration<double>(end - *ws.first_byte_time()).count(),
-                         "bursty WebSocket viewer");
-  expect_decodes_at_rate(rd.body(), std::chrono::duration<double>(end - *rd.first_byte_time()).count(),
-                         "bursty HTTP-TS viewer");
+  expect_both_decode(ws, rd, end, "reading in bursts");
 }
 
 BOOST_AUTO_TEST_CASE(websocket_null_subprotocol_is_accepted) {
