@@ -40,8 +40,24 @@ void log(LogLevel level, const char* fmt, ...) {
   va_end(ap);
   size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
   if (len > sizeof line - 2) len = sizeof line - 2;
-  line[len++] = '\n';
-  ssize_t w = ::write(STDERR_FILENO, line, len);
+  // Peers put bytes into log lines (paths, headers, URL-decoded values): control bytes become
+  // \xHH, so a line stays one line and cannot drive the operator's terminal (ESC sequences).
+  char out[sizeof line * 4];
+  size_t o = 0;
+  for (size_t i = 0; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x20 || c == 0x7f) {
+      static const char kHex[] = "0123456789abcdef";
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = kHex[c >> 4];
+      out[o++] = kHex[c & 15];
+    } else {
+      out[o++] = static_cast<char>(c);
+    }
+  }
+  out[o++] = '\n';
+  ssize_t w = ::write(STDERR_FILENO, out, o);
   (void)w;
 }
 

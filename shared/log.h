@@ -13,7 +13,8 @@ void set_log_level(LogLevel max);
 bool parse_log_level(const char* name, LogLevel& out);
 bool log_enabled(LogLevel level);
 
-/// printf-style; appends the newline. Lines longer than 1 KiB are cut.
+/// printf-style; appends the newline. Lines longer than 1 KiB are cut. Control bytes (0x00–0x1f,
+/// 0x7f) in the formatted text are written as `\xHH`, so one call is always one line.
 void log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 }  // namespace mpegcast
