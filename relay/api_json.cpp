@@ -84,6 +84,9 @@ std::string node_json(const RelayState& relay) {
   j["connections"] = relay.open_connections;
   j["max_connections"] = relay.max_connections;
   j["connections_refused"] = c.connections_refused;
+  j["connections_refused_per_address"] = c.connections_refused_per_address;
+  j["max_connections_per_address"] = relay.config.max_connections_per_address;
+  j["log_lines_suppressed"] = relay.peer_log.suppressed_total();
   return j.dump();
 }
 
@@ -101,6 +104,11 @@ std::string metrics_text(const RelayState& relay) {
   gauge("mpegcast_connections", "Open connections on all listeners.", static_cast<uint64_t>(relay.open_connections));
   counter("mpegcast_connections_refused_total", "Connections closed at accept: limits.max_connections reached.",
           c.connections_refused);
+  counter("mpegcast_connections_refused_per_address_total",
+          "Connections closed at accept: limits.max_connections_per_address reached for their address.",
+          c.connections_refused_per_address);
+  counter("mpegcast_log_lines_suppressed_total", "Log lines caused by peers and left out by the per-address limit.",
+          relay.peer_log.suppressed_total());
   counter("mpegcast_ingest_connections_total", "Connections accepted on the ingest listener.", c.ingest_connections);
   counter("mpegcast_ingest_refused_total", "Ingest requests refused (bad request, auth, busy, limits).", c.ingest_refused);
   counter("mpegcast_ingest_timeouts_total", "Ingest connections closed for a slow request or a silent publisher.", c.ingest_timeouts);

@@ -1,5 +1,6 @@
-// The relay-wide connection cap (relay.conf limits.max_connections), enforced at accept time for
-// every listener: viewers, ingest (HTTP / WebSocket) and raw TCP ingest.
+// The connection caps of every listener (viewers, ingest HTTP / WebSocket, raw TCP ingest),
+// enforced at accept time: relay.conf limits.max_connections over all, and
+// limits.max_connections_per_address per peer address (outside limits.exempt_networks).
 #pragma once
 #include <cstdint>
 
@@ -7,12 +8,14 @@
 
 namespace mpegcast::relay {
 
-/// Call first in the callback of each vhost's protocols[0]. Counts open connections
-/// (LWS_CALLBACK_WSI_CREATE / LWS_CALLBACK_WSI_DESTROY) in RelayState::open_connections and, at
-/// LWS_CALLBACK_FILTER_NETWORK_CONNECTION, refuses a new one while max_connections are open
-/// (lws then closes the accepted socket; counted, logged at most every 10 s with the count).
-/// Returns true when `reason` was one of those three, with `rc` the callback's return value.
-bool account_connection(lws* wsi, lws_callback_reasons reason, int& rc);
+/// Call first in the callback of each listening vhost's protocols[0]. Counts open connections
+/// (LWS_CALLBACK_WSI_CREATE / LWS_CALLBACK_WSI_DESTROY) in RelayState::open_connections and per
+/// peer address, and at LWS_CALLBACK_FILTER_NETWORK_CONNECTION refuses a new one (lws then closes
+/// the accepted socket) while max_connections are open, or while its address already holds
+/// max_connections_per_address. Refusals are counted and logged at most once per 10 s (per
+/// address for the per-address cap). Returns true when `reason` was one of those three, with `rc`
+/// the callback's return value.
+bool account_connection(lws* wsi, lws_callback_reasons reason, void* in, int& rc);
 
 /// Fits the process's soft RLIMIT_NOFILE to max_connections plus a reserve (listeners, UDP
 /// sockets, logs, lws's own descriptors), within the hard limit, so accept() never fails with

@@ -323,9 +323,9 @@ class PushLink final : public SubscriberOwner {
     if (wsi_ && state_ == State::connected) lws_callback_on_writable(wsi_);
   }
 
-  void close(const char* reason) override {
+  void close(SubscriberClose why) override {
     if (!wsi_) return;
-    pending_error_ = std::string("closed by the local hub: ") + reason;
+    pending_error_ = std::string("closed by the local hub: ") + to_string(why);
     closing_ = Closing::failed;
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
   }

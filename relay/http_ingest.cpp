@@ -13,9 +13,11 @@
 #include "http_request_parser.h"
 #include "connection_limit.h"
 #include "log.h"
+#include "log_limiter.h"
 #include "pss_slot.h"
 #include "relay_state.h"
 #include "publish_auth.h"
+#include "refusal.h"
 #include "ws_ingest.h"
 #include "stream_name.h"
 #include "url.h"
@@ -46,7 +48,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       // closes only our descriptor (lws does not shut a raw socket down).
       if (head_bytes_.size() > kMaxHandOverBytes) {
         ++relay_.counters.ingest_refused;
-        LOG_WARN("ingest %s: GET %s refused: WebSocket request head over %zu bytes", peer_.c_str(),
+        MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: GET %s refused: WebSocket request head over %zu bytes", peer_.c_str(),
                  path_.substr(0, 80).c_str(), kMaxHandOverBytes);
       } else {
         hand_over_to_ws_ingest(wsi_, relay_, head_bytes_.data(), head_bytes_.size());
@@ -60,16 +62,17 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       case HttpRequestParser::Status::stopped:
         return 0;
       case HttpRequestParser::Status::head_too_big:
-        respond(431, "Request Header Fields Too Large", "request head larger than max_header_bytes");
+        respond(Refusal::head_too_large);
         return 0;
       case HttpRequestParser::Status::bad_request:
         if (state_ == State::publishing) {
-          LOG_WARN("ingest %s: stream %s: bad HTTP body framing (%s); closing", peer_.c_str(), stream_name_.c_str(),
-                   parser_.error());
+          MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN,
+                         "ingest %s: stream %s: bad HTTP body framing (%s); closing", peer_.c_str(),
+                         stream_name_.c_str(), parser_.error());
           ++relay_.counters.ingest_refused;
           return -1;
         }
-        respond(400, "Bad Request", parser_.error());
+        respond(Refusal::bad_request, parser_.error());
         return 0;
     }
     return 0;
@@ -93,13 +96,13 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       // The head has request_timeout_s from connect in all (a slowloris trickle does not reset it).
       if (now_ms() - connected_ms_ + 500 >= relay_.config.request_timeout_s * 1000) {
         ++relay_.counters.ingest_timeouts;
-        LOG_WARN("ingest %s: no complete request within %llds; closed", peer_.c_str(),
+        MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: no complete request within %llds; closed", peer_.c_str(),
                  static_cast<long long>(relay_.config.request_timeout_s));
       } else if (parser_.head_bytes() > 0) {
-        LOG_INFO("ingest %s: closed before the request head was complete", peer_.c_str());
+        MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_INFO, "ingest %s: closed before the request head was complete", peer_.c_str());
       }
     } else if (state_ == State::publishing) {
-      log_publisher_end(relay_, "ingest", peer_, stream_name_, last_rx_ms_, now_ms());
+      log_publisher_end(relay_, "ingest", peer_, stream_name_, stream_, deadline_, last_rx_ms_, now_ms());
     }
     detach();
   }
@@ -114,12 +117,16 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   bool on_head(const HttpRequestHead& head) override {
     method_ = head.method;
     path_ = head.url.substr(0, head.url.find('?'));
+    if (head.http_major != 1) {  // HTTP/0.9 has no headers and no framing; 2.0 is not spoken here
+      respond(Refusal::version_not_supported);
+      return false;
+    }
     if (head.method == "GET" && strcasecmp(head.upgrade.c_str(), "websocket") == 0 && path_.rfind("/publish/", 0) == 0) {
       state_ = State::handing_over;  // on_rx hands the socket and the head to the WebSocket ingest
       return false;
     }
     if (head.method != "POST" && head.method != "PUT") {
-      respond(405, "Method Not Allowed", "publish with POST, or a WebSocket to /publish/<stream>");
+      respond(Refusal::method_not_allowed, "publish with POST, or a WebSocket to /publish/<stream>");
       return false;
     }
     // Route: /publish/<stream> or /<secret>[/<w>/<h>] (JSMpeg's websocket-relay.js).
@@ -137,31 +144,30 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       stream_name_ = relay_.config.default_stream;
     }
     if (!valid_stream_name(stream_name_)) {
-      respond(404, "Not Found", "stream name must match [A-Za-z0-9_-]{1,64}");
+      respond(Refusal::bad_stream_name);
       return false;
     }
     if (!may_publish(relay_.config, stream_name_, secret, loopback_)) {
-      respond(403, "Forbidden", "wrong or missing secret (publishing without one is allowed from loopback only)");
+      respond(Refusal::forbidden);
       return false;
     }
     std::vector<std::string> via = parse_via(head.via);
     const std::string via_problem = check_via(via, relay_.node_id, relay_.config.cascade_max_hops);
     if (!via_problem.empty()) {
-      respond(508, "Loop Detected", via_problem);
+      respond(Refusal::loop_detected, via_problem);
       return false;
     }
     const StreamPolicy* policy = stream_policy(relay_.config, stream_name_);
     HubError err = HubError::none;
     stream_ = relay_.hub.attach_publisher(stream_name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
     if (!stream_) {
-      const bool busy = err == HubError::stream_busy;
-      const int status = busy ? 409 : err == HubError::too_many_streams ? 503 : 400;
-      respond(status, busy ? "Conflict" : status == 503 ? "Service Unavailable" : "Bad Request", to_string(err));
+      respond(refusal_of(err));
       return false;
     }
     stream_->via = std::move(via);
     state_ = State::publishing;
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    deadline_.attached_ms = now_ms();
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, deadline_.attached_ms));
     LOG_NOTICE("ingest %s: publishing stream %s (%s body)", peer_.c_str(), stream_name_.c_str(),
                head.chunked ? "chunked" : "content-length");
     if (strcasecmp(head.expect.c_str(), "100-continue") == 0) {
@@ -178,19 +184,19 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
     const PublishResult r = relay_.hub.publish(stream_, data, len, last_rx_ms_);
     if (r != PublishResult::ok) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: stream %s: %s; closing", peer_.c_str(), stream_name_.c_str(), to_string(r));
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: stream %s: %s; closing", peer_.c_str(), stream_name_.c_str(), to_string(r));
       detach();
       state_ = State::draining;
       lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
       return false;
     }
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, last_rx_ms_));
     return true;
   }
 
   bool on_complete() override {
     LOG_NOTICE("ingest %s: stream %s: publisher finished its request", peer_.c_str(), stream_name_.c_str());
-    respond(200, "OK", "");
+    respond_status(200, "OK", "");
     return false;
   }
 
@@ -204,19 +210,28 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
     }
   }
 
-  /// Queues a response and closes after sending it. Logs a refusal once, naming the peer.
-  void respond(int status, const char* reason, const std::string& detail) {
+  /// Queues the refusal's answer (refusal.h; `detail` replaces its phrase when given) and closes
+  /// after sending it.
+  void respond(Refusal r, const std::string& detail = std::string()) {
+    const RefusalAnswer& a = answer(r);
+    respond_status(a.http_status, a.http_reason, detail.empty() ? a.phrase : detail);
+  }
+
+  /// Queues a response and closes after sending it. Logs a refusal once, naming the peer
+  /// (limited per address).
+  void respond_status(int status, const char* reason, const std::string& detail) {
     if (state_ == State::responding || state_ == State::draining) return;
     if (status >= 400) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: %s%s%s refused: %d %s%s%s", peer_.c_str(), method_.empty() ? "request" : method_.c_str(),
-               path_.empty() ? "" : " ", path_.substr(0, 80).c_str(), status, reason, detail.empty() ? "" : ": ", detail.c_str());
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: %s%s%s refused: %d %s%s%s", peer_.c_str(),
+                     method_.empty() ? "request" : method_.c_str(), path_.empty() ? "" : " ",
+                     path_.substr(0, 80).c_str(), status, reason, detail.empty() ? "" : ": ", detail.c_str());
     }
     detach();
     const std::string body = detail.empty() ? std::string() : detail + "\n";
     const std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                              "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-                             "\r\nConnection: close\r\n\r\n" + body;
+                             (status == 405 ? "\r\nAllow: POST, PUT" : "") + "\r\nConnection: close\r\n\r\n" + body;
     response_.assign(LWS_PRE, 0);
     response_.insert(response_.end(), text.begin(), text.end());
     state_ = State::responding;
@@ -233,13 +248,18 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
   const int64_t connected_ms_ = now_ms();
   std::string method_, path_, stream_name_;
   Stream* stream_ = nullptr;
+  PublisherDeadline deadline_;
   std::vector<uint8_t> response_;
   std::vector<uint8_t> head_bytes_;  // raw bytes while the head is parsed (≤ max_header_bytes + one read)
 };
 
 int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<PssSlot<IngestSession>*>(user);
+  if (pss && session_ends(wsi, reason, ingest_callback)) {  // before lws frees the storage
+    if (IngestSession* s = pss->get()) s->on_close();
+    pss->destroy();
+  }
+  if (int rc = 0; account_connection(wsi, reason, in, rc)) return rc;
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
       RelayState& relay = relay_state(wsi);
@@ -252,12 +272,6 @@ int ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
       return pss->get() ? pss->get()->on_rx(static_cast<const uint8_t*>(in), len) : -1;
     case LWS_CALLBACK_RAW_WRITEABLE:
       return pss->get() ? pss->get()->on_writable() : -1;
-    case LWS_CALLBACK_RAW_CLOSE:
-      if (pss && pss->get()) {
-        pss->get()->on_close();
-        pss->destroy();
-      }
-      return 0;
     default:
       return 0;
   }

@@ -69,6 +69,8 @@ struct HttpRequestParser::Impl {
         Impl* i = self(p);
         i->head.method = http_method_str(static_cast<http_method>(p->method));
         i->head.chunked = (p->flags & F_CHUNKED) != 0;
+        i->head.http_major = p->http_major;
+        i->head.http_minor = p->http_minor;
         if (!i->handler.on_head(i->head)) {
           i->stopped = true;
           return -1;  // http-parser: stop (skipping the body is not what we want)

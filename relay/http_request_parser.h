@@ -18,6 +18,8 @@ struct HttpRequestHead {
   std::string upgrade;        // Upgrade header value ("websocket" for a WebSocket handshake)
   std::string via;            // X-Mpegcast-Via header value (relays the stream passed), "" when absent
   bool chunked = false;       // Transfer-Encoding: chunked
+  int http_major = 1;         // version of the request line (0.9 when it had none)
+  int http_minor = 1;
 };
 
 /// Receives a request's parts as they are parsed. Each returns false to stop parsing.

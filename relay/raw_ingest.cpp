@@ -6,11 +6,14 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <iterator>
+#include <map>
 #include <string>
 
 #include "clock.h"
 #include "connection_limit.h"
 #include "log.h"
+#include "log_limiter.h"
 #include "publish_auth.h"
 #include "pss_slot.h"
 #include "relay_state.h"
@@ -40,8 +43,9 @@ class TcpPublisher final : public PublisherOwner {
     getpeername(lws_get_socket_fd(wsi_), reinterpret_cast<sockaddr*>(&ss), &len);
     if (!cfg_.allow.allows(reinterpret_cast<sockaddr*>(&ss))) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("tcp ingest %s: refused for stream %s: not in allow list [%s]", peer_.c_str(), cfg_.stream.c_str(),
-               cfg_.allow_text.c_str());
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN,
+                     "tcp ingest %s: refused for stream %s: not in allow list [%s]", peer_.c_str(),
+                     cfg_.stream.c_str(), cfg_.allow_text.c_str());
       return false;
     }
     HubError err = HubError::none;
@@ -49,11 +53,13 @@ class TcpPublisher final : public PublisherOwner {
                                           now_ms(), err);
     if (!stream_) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("tcp ingest %s: refused for stream %s: %s", peer_.c_str(), cfg_.stream.c_str(), to_string(err));
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "tcp ingest %s: refused for stream %s: %s",
+                     peer_.c_str(), cfg_.stream.c_str(), to_string(err));
       return false;
     }
     LOG_NOTICE("tcp ingest %s: publishing stream %s", peer_.c_str(), cfg_.stream.c_str());
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    deadline_.attached_ms = now_ms();
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, deadline_.attached_ms));
     return true;
   }
 
@@ -63,16 +69,17 @@ class TcpPublisher final : public PublisherOwner {
     const PublishResult r = relay_.hub.publish(stream_, data, len, last_rx_ms_);
     if (r != PublishResult::ok) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("tcp ingest %s: stream %s: %s; closing", peer_.c_str(), cfg_.stream.c_str(), to_string(r));
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "tcp ingest %s: stream %s: %s; closing",
+                     peer_.c_str(), cfg_.stream.c_str(), to_string(r));
       return -1;
     }
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, last_rx_ms_));
     return 0;
   }
 
   void on_close() {
     if (!stream_) return;
-    log_publisher_end(relay_, "tcp ingest", peer_, cfg_.stream, last_rx_ms_, now_ms());
+    log_publisher_end(relay_, "tcp ingest", peer_, cfg_.stream, stream_, deadline_, last_rx_ms_, now_ms());
     detach();
   }
 
@@ -92,14 +99,19 @@ class TcpPublisher final : public PublisherOwner {
   const RawIngestConfig& cfg_;
   std::string peer_;
   Stream* stream_ = nullptr;
+  PublisherDeadline deadline_;
   int64_t last_rx_ms_ = now_ms();
 };
 
 using TcpPss = PssSlot<TcpPublisher>;
 
 int tcp_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<TcpPss*>(user);
+  if (pss && session_ends(wsi, reason, tcp_callback)) {  // before lws frees the storage
+    if (TcpPublisher* p = pss->get()) p->on_close();
+    pss->destroy();
+  }
+  if (int rc = 0; account_connection(wsi, reason, in, rc)) return rc;
   switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
       const auto* cfg = static_cast<const RawIngestConfig*>(lws_get_vhost_user(lws_get_vhost(wsi)));
@@ -107,12 +119,6 @@ int tcp_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     }
     case LWS_CALLBACK_RAW_RX:
       return pss->get() ? pss->get()->on_rx(static_cast<const uint8_t*>(in), len) : -1;
-    case LWS_CALLBACK_RAW_CLOSE:
-      if (pss && pss->get()) {
-        pss->get()->on_close();
-        pss->destroy();
-      }
-      return 0;
     default:
       return 0;
   }
@@ -167,7 +173,11 @@ class UdpIngest final : public PublisherOwner {
     const sockaddr* src = &udp->sa;
     const int64_t now = now_ms();
     if (!cfg_.allow.allows(src)) return refuse(now, src, "not in allow list");
-    if (now < banned_until_ms_) return;
+    const std::string sender = sockaddr_text(src);
+    if (auto b = banned_until_ms_.find(sender); b != banned_until_ms_.end()) {
+      if (now < b->second) return refuse(now, src, "sender sent bad data: ignored for 10 s");
+      banned_until_ms_.erase(b);
+    }
     if (stream_ && std::memcmp(&publisher_addr_, src, sizeof publisher_addr_) != 0) {
       return refuse(now, src, "another sender is publishing");
     }
@@ -185,7 +195,15 @@ class UdpIngest final : public PublisherOwner {
     if (r != PublishResult::ok) {
       ++relay_.counters.ingest_refused;
       detach(to_string(r));
-      banned_until_ms_ = now + 10000;  // do not re-attach a bad sender at once
+      // Do not re-attach this sender at once; others may publish meanwhile. The table is small:
+      // beyond kMaxBanned senders the oldest entries no longer matter (expired ones go first).
+      if (banned_until_ms_.size() >= kMaxBanned) {
+        for (auto it = banned_until_ms_.begin(); it != banned_until_ms_.end();) {
+          it = it->second <= now ? banned_until_ms_.erase(it) : std::next(it);
+        }
+        if (banned_until_ms_.size() >= kMaxBanned) banned_until_ms_.erase(banned_until_ms_.begin());
+      }
+      banned_until_ms_[sender] = now + 10000;
     }
   }
 
@@ -218,10 +236,11 @@ class UdpIngest final : public PublisherOwner {
                cfg_.stream.c_str(), why, static_cast<unsigned long long>(refused_datagrams_));
     }
   }
+  static constexpr size_t kMaxBanned = 64;
 
   void detach(const char* why) {
     if (!stream_) return;
-    LOG_NOTICE("udp ingest: stream %s: publisher %s gone: %s", cfg_.stream.c_str(),
+    LOG_WARN("udp ingest: stream %s: publisher %s gone: %s", cfg_.stream.c_str(),
                sockaddr_text(&publisher_addr_).c_str(), why);
     relay_.hub.detach_publisher(stream_, this);
     stream_ = nullptr;
@@ -234,7 +253,7 @@ class UdpIngest final : public PublisherOwner {
   Stream* stream_ = nullptr;
   sockaddr publisher_addr_{};
   int64_t last_rx_ms_ = 0;
-  int64_t banned_until_ms_ = 0;
+  std::map<std::string, int64_t> banned_until_ms_;  // sender ADDR:PORT → end of its 10 s ban
   int64_t last_refusal_log_ms_ = -100000;
   uint64_t refused_datagrams_ = 0;
 };

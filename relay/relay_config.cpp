@@ -95,6 +95,22 @@ RelayConfig load_relay_config(ConfigFile& file) {
   c.max_header_bytes = static_cast<size_t>(limits.integer("max_header_bytes", 8192, 1024, 65536));
   c.request_timeout_s = limits.integer("request_timeout_s", 10, 1, 3600);
   c.max_connections = limits.integer("max_connections", c.max_connections, 64, 1000000);
+  c.max_connections_per_address =
+      limits.integer("max_connections_per_address", c.max_connections_per_address, 0, 1000000);
+  {
+    std::vector<Cidr> nets;
+    const std::vector<std::string> exempt = limits.has("exempt_networks")
+                                                ? limits.strings("exempt_networks")
+                                                : std::vector<std::string>{"127.0.0.0/8", "::1"};
+    for (const std::string& a : exempt) {
+      auto n = parse_cidr(a);
+      if (!n) limits.fail("exempt_networks", "\"" + a + "\" is not an address or CIDR network");
+      nets.push_back(*n);
+    }
+    c.exempt_networks = CidrList(std::move(nets));
+  }
+  c.hub.max_waiting_streams = static_cast<size_t>(limits.integer("max_waiting_streams", 64, 1, 100000));
+  c.hub.publisher_wait_ms = limits.integer("publisher_wait_s", 30, 1, 86400) * 1000;
   if (static_cast<size_t>(c.max_connections) < c.hub.max_subscribers) {
     LOG_WARN("%s: limits.max_connections (%lld) is below limits.max_viewers (%zu): connections are the tighter limit",
              file.path().c_str(), static_cast<long long>(c.max_connections), c.hub.max_subscribers);
@@ -112,6 +128,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
 
   ConfigSection ingest = root.group("ingest");
   c.publisher_timeout_s = ingest.integer("publisher_timeout_s", 10, 1, 3600);
+  c.publisher_start_timeout_s = ingest.integer("start_timeout_s", c.publisher_start_timeout_s, 1, 3600);
   c.loopback_publish_without_secret = ingest.boolean("loopback_without_secret", true);
   c.dynamic_streams = ingest.boolean("dynamic_streams", true);
   c.hub.max_publish_bitrate_bps =

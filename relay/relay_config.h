@@ -51,7 +51,10 @@ struct RelayConfig {
   size_t max_header_bytes = 8192;            // request line + headers, ingest and viewers
   int64_t request_timeout_s = 10;            // to send a complete request head
   int64_t max_connections = 8192;            // open sockets of all kinds; beyond it accepting pauses
+  int64_t max_connections_per_address = 256; // open sockets from one peer address (0: no limit)
+  CidrList exempt_networks;                  // peers without a per-address limit (default: loopback)
   int64_t publisher_timeout_s = 10;          // a publisher silent this long is dropped
+  int64_t publisher_start_timeout_s = 10;    // a publisher must send a keyframe or 64 KiB of TS within this
   bool loopback_publish_without_secret = true;
   bool dynamic_streams = true;               // loopback publishers may use any valid stream name
 

@@ -18,6 +18,7 @@
 #include "http_ingest.h"
 #include "raw_ingest.h"
 #include "log.h"
+#include "log_limiter.h"
 #include "relay_state.h"
 #include "version.h"
 #include "viewer_egress.h"
@@ -100,19 +101,39 @@ struct Housekeeping {
 
   static void run(lws_sorted_usec_list_t* sul) {
     auto* h = reinterpret_cast<Housekeeping*>(sul);
-    h->relay->hub.tick(now_ms());
+    const int64_t now = now_ms();
+    h->relay->hub.tick(now);
+    for (PeriodicTask* t : h->relay->periodic) t->every_second(now);
+    h->relay->peer_log.flush(now);
     if (h->watchdog) sd_notify(0, "WATCHDOG=1");
     lws_sul_schedule(h->context, 0, &h->sul, run, LWS_US_PER_SEC);
   }
 };
 
+/// lws's messages that any peer can cause with one bad request or frame (lws logs them at error
+/// or warning level): demoted to info, so a stranger cannot fill the journal with errors.
+bool per_request_noise(const std::string& s) {
+  static const char* const kNoise[] = {
+      "Ran out of header data space", "lws_pos_in_bounds", "More hdr frags", "exceeds limit", "Duplicated method",
+      "Missing URI", "multiple methods", "malformed or absent conn hdr", "protocol list too long",
+      "pcol name too long", "malformatted protocol list", "Client key too long", "Base64 encoded hash too long",
+      "unknown spec version", "b63 of length must be zero", "Attempted overflow", "Control frame with xtended",
+      "User code denied connection", "basic auth", "adopt_socket_readbuf",
+      // A refused WebSocket push handshake: the push link logs it once per change, lws per attempt.
+      "lws_client_handshake: got bad HTTP response"};
+  for (const char* n : kNoise) {
+    if (s.find(n) != std::string::npos) return true;
+  }
+  return false;
+}
+
 void lws_log_to_ours(int level, const char* line) {
   std::string s(line);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  // lws 4.1 logs its normal socket-adoption path (our WebSocket ingest hand-over) as an error.
-  if (s.find("adopt_socket_readbuf") != std::string::npos) level = LLL_INFO;
-  // A refused WebSocket push handshake: the push link logs it once per change, lws per attempt.
-  if (s.find("lws_client_handshake: got bad HTTP response") != std::string::npos) level = LLL_INFO;
+  if (per_request_noise(s)) level = LLL_INFO;
+  // Whatever else lws says is bounded too (service thread only: lws logs from it).
+  static LogLimiter limiter(10, 20, 10000, 64, "libwebsockets");
+  if ((level & (LLL_ERR | LLL_WARN)) && !limiter.allow("messages", now_ms())) return;
   if (level & LLL_ERR) {
     LOG_ERR("lws: %s", s.c_str());
   } else if (level & LLL_WARN) {
@@ -225,9 +246,17 @@ int run_relay(RelayConfig config) {
   vi.protocols = viewer_protocols;
   vi.mounts = mounts;
   vi.headers = &hdr_csp;
-  vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  // What lws cannot parse as HTTP (junk, an unknown method) and CONNECT become raw connections
+  // of protocols[0], which answers 400 / 405 and closes (http_admission.h); without this lws
+  // answers junk with 403 and keeps a CONNECT open as a tunnel with no timeout.
+  vi.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+  vi.listen_accept_role = "raw-skt";
+  vi.listen_accept_protocol = "mpegcast-live";
   vi.max_http_header_data = ci.max_http_header_data;
   vi.timeout_secs = ci.timeout_secs;
+  // lws holds a connection's header table (from accept until its head is parsed, and between
+  // kept-alive requests) for timeout_secs_ah_idle, 10 s unless set: the head deadline.
+  vi.timeout_secs_ah_idle = ci.timeout_secs;
   lws_vhost* viewers = lws_create_vhost(context.get(), &vi);
   if (!viewers) {
     LOG_ERR("cannot listen for viewers on %s:%d (in use, or not an address of this host?)", cfg.listen.host.c_str(),
@@ -266,6 +295,7 @@ int run_relay(RelayConfig config) {
   wi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
   wi.max_http_header_data = ci.max_http_header_data;
   wi.timeout_secs = ci.timeout_secs;
+  wi.timeout_secs_ah_idle = ci.timeout_secs;
   relay->ws_ingest_vhost = lws_create_vhost(context.get(), &wi);
   if (!relay->ws_ingest_vhost) {
     LOG_ERR("cannot create the WebSocket ingest vhost");

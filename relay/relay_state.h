@@ -3,7 +3,10 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "log_limiter.h"
 #include "relay_config.h"
 #include "stream_hub.h"
 
@@ -25,9 +28,19 @@ struct RelayCounters {
   uint64_t bytes_out = 0;             // payload bytes written to viewers
   uint64_t viewer_partial_writes = 0; // chunks the kernel took only part of (the viewer's socket was full)
   uint64_t connections_refused = 0;   // accepted and closed at once: limits.max_connections reached
+  uint64_t connections_refused_per_address = 0;  // likewise: limits.max_connections_per_address reached
 };
 
 class PushLinks;
+
+/// A connection that wants a call about once a second on the service thread (RelayState::periodic,
+/// walked by the housekeeping timer). every_second() must not add or remove tasks; closing the
+/// connection asynchronously (lws timeouts, writable callbacks) is fine.
+class PeriodicTask {
+ public:
+  virtual ~PeriodicTask() = default;
+  virtual void every_second(int64_t now_ms) = 0;
+};
 
 /// The relay's shared state.
 struct RelayState {
@@ -42,6 +55,13 @@ struct RelayState {
   int64_t open_connections = 0;      // sockets of all listeners (see connection_limit.h)
   int64_t max_connections = 0;       // limits.max_connections as the open-file limit allows
   int64_t connection_refusal_logged_ms = 0;
+  // Per-address connection counts (see connection_limit.h); addresses as sockaddr_host() text.
+  std::unordered_map<std::string, int> connections_by_address;
+  std::unordered_map<const lws*, std::string> address_of_connection;  // counted connections only
+  std::string pending_address;       // accepted, its wsi not created yet
+  /// Lines a remote peer can cause (refusals, joins, closes) go through this, keyed by address.
+  LogLimiter peer_log;
+  std::unordered_set<PeriodicTask*> periodic;  // e.g. WebSocket viewers' receive budget
   lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
   const PushLinks* push_links = nullptr;  // downstream push links, for the API (null: none started)
 };
@@ -51,6 +71,11 @@ RelayState& relay_state(lws* wsi);
 
 /// "ADDR:PORT" ("[ADDR]:PORT" for IPv6) of an AF_INET/AF_INET6 address ("?" for others).
 std::string sockaddr_text(const sockaddr* sa);
+/// "ADDR" of an AF_INET/AF_INET6 address, without port or brackets ("?" for others).
+std::string sockaddr_host(const sockaddr* sa);
+/// The address part of a sockaddr_text() / peer_address() string ("1.2.3.4:5" → "1.2.3.4",
+/// "[::1]:5" → "::1"): the key of per-address limits and log limits.
+std::string address_of(const std::string& peer);
 /// "ADDR:PORT" of the socket's peer ("?" when unknown).
 std::string peer_address(int fd);
 /// True when the socket's peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).

@@ -1,6 +1,7 @@
 #include "stream_hub.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "clock.h"
 #include "log.h"
@@ -13,6 +14,14 @@ const char* to_string(PublishResult r) {
     case PublishResult::ok: return "ok";
     case PublishResult::not_ts: return "its first 64 KiB are mostly not MPEG-TS";
     case PublishResult::too_fast: return "above max_bitrate_bps";
+  }
+  return "?";
+}
+
+const char* to_string(SubscriberClose why) {
+  switch (why) {
+    case SubscriberClose::stalled: return "stalled: no progress for stall_timeout_s";
+    case SubscriberClose::no_publisher: return "no publisher within publisher_wait_s";
   }
   return "?";
 }
@@ -224,13 +233,13 @@ Stream* StreamHub::find(const std::string& name) const {
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
-Stream* StreamHub::get_or_create(const std::string& name, HubError& error) {
+Stream* StreamHub::get_or_create(const std::string& name, size_t max_waiting, HubError& error) {
   if (!valid_stream_name(name)) {
     error = HubError::bad_name;
     return nullptr;
   }
   if (Stream* s = find(name)) return s;
-  if (streams_.size() >= config_.max_streams) {
+  if (streams_.size() - published_streams_ >= max_waiting) {
     error = HubError::too_many_streams;
     return nullptr;
   }
@@ -243,7 +252,12 @@ Stream* StreamHub::get_or_create(const std::string& name, HubError& error) {
 Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* owner, const std::string& peer,
                                     bool allow_takeover, int64_t now_ms, HubError& error) {
   error = HubError::none;
-  Stream* st = get_or_create(name, error);
+  if (Stream* existing = find(name); (!existing || !existing->publisher_) && published_streams_ >= config_.max_streams) {
+    error = valid_stream_name(name) ? HubError::too_many_streams : HubError::bad_name;
+    return nullptr;
+  }
+  // A new stream is created for its publisher: the waiting-stream cap does not apply.
+  Stream* st = get_or_create(name, SIZE_MAX, error);
   if (!st) return nullptr;
   if (st->publisher_) {
     if (!allow_takeover) {
@@ -255,6 +269,7 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
     detach_publisher(st, old);
     old->taken_over();
   }
+  if (!st->publisher_) ++published_streams_;
   st->publisher_ = owner;
   st->publisher_peer_ = peer;
   st->via.clear();  // the ingest sets the new publisher's path, if it has one
@@ -312,6 +327,7 @@ PublishResult StreamHub::publish(Stream* st, const uint8_t* data, size_t len, in
 void StreamHub::detach_publisher(Stream* st, PublisherOwner* owner) {
   if (!st || st->publisher_ != owner) return;
   st->publisher_ = nullptr;
+  --published_streams_;
   st->publisher_peer_.clear();
   st->publisher_since_s_ = 0;
 }
@@ -322,7 +338,7 @@ Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner
     error = HubError::too_many_subscribers;
     return nullptr;
   }
-  Stream* st = get_or_create(name, error);
+  Stream* st = get_or_create(name, config_.max_waiting_streams, error);
   if (!st) return nullptr;
   if (st->subscribers_.size() >= config_.max_subscribers_per_stream) {
     error = HubError::stream_full;
@@ -375,11 +391,17 @@ void StreamHub::tick(int64_t now_ms) {
     st.update_bitrate(now_ms);
     for (size_t i = 0; i < st.subscribers_.size(); ++i) {
       Subscriber* s = st.subscribers_[i].get();
-      if (s->parked_ || s->closing_) continue;
+      if (s->closing_) continue;
+      if (!st.ever_published() && now_ms - s->connected_ms_ >= config_.publisher_wait_ms) {
+        s->closing_ = true;
+        s->owner_->close(SubscriberClose::no_publisher);
+        continue;
+      }
+      if (s->parked_) continue;
       if (now_ms - s->last_progress_ms_ > stall_ms) {
         s->closing_ = true;
         ++st.stalls_;
-        s->owner_->close("stalled: no progress for stall_timeout_s");
+        s->owner_->close(SubscriberClose::stalled);
       }
     }
     if (!st.publisher_ && st.subscribers_.empty()) {

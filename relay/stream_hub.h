@@ -18,7 +18,9 @@ namespace mpegcast::relay {
 
 /// Limits and timings of the hub (relay.conf `hub` and `limits` groups).
 struct HubConfig {
-  size_t max_streams = 64;
+  size_t max_streams = 64;                   // streams with a publisher at once (publishers beyond: too_many_streams)
+  size_t max_waiting_streams = 64;           // streams with viewers but no publisher (new ones beyond: too_many_streams)
+  int64_t publisher_wait_ms = 30000;         // a subscriber of a stream that never had a publisher is closed after this
   size_t max_subscribers = 2000;             // over all streams
   size_t max_subscribers_per_stream = 1000;
   size_t gop_cache_max_bytes = 8 << 20;      // per stream: ring bytes cap
@@ -37,6 +39,14 @@ enum class PublishResult {
   too_fast,  // above max_publish_bitrate_bps beyond the burst: close the publisher
 };
 
+/// Why the hub wants a subscriber gone.
+enum class SubscriberClose {
+  stalled,       // no progress for stall_timeout_s: the peer is not reading (reset, not a polite close)
+  no_publisher,  // its stream has had no publisher for publisher_wait_ms since it joined (404 / WS 4404)
+};
+/// A short phrase for logs.
+const char* to_string(SubscriberClose why);
+
 /// Implemented by a transport that owns a subscriber (a WebSocket viewer, an HTTP-TS viewer, a push link).
 class SubscriberOwner {
  public:
@@ -45,9 +55,9 @@ class SubscriberOwner {
   /// has nothing pending) or soon (lws_callback_on_writable). It may call next() from inside
   /// wake(); it must not unsubscribe there.
   virtual void wake() = 0;
-  /// The hub wants this subscriber gone (stalled, stream removed). The transport closes its
-  /// connection and later calls StreamHub::unsubscribe(). `reason` is a short log phrase.
-  virtual void close(const char* reason) = 0;
+  /// The hub wants this subscriber gone (see SubscriberClose). The transport closes its
+  /// connection and later calls StreamHub::unsubscribe(); the hub calls this once per subscriber.
+  virtual void close(SubscriberClose why) = 0;
 };
 
 /// Implemented by a transport that owns a publisher.
@@ -133,6 +143,12 @@ class Stream {
   Stream(std::string name, const HubConfig& config);
   const std::string& name() const { return name_; }
   bool has_publisher() const { return publisher_ != nullptr; }
+  /// True once the current publisher has proven to send a stream: its first max_bytes_without_ts
+  /// bytes were mostly TS, or a keyframe arrived. Before that a publisher is still a request (the
+  /// ingest gives it a start deadline instead of the silence timeout).
+  bool publisher_started() const { return publisher_ && (publisher_verified_ || newest_keyframe_seq_ != 0); }
+  /// True when a publisher attached since the stream was created.
+  bool ever_published() const { return publishers_total_ > 0; }
   size_t subscriber_count() const { return subscribers_.size(); }
   StreamStats stats() const;
   /// Newest chunk's sequence number (0 before any).
@@ -193,7 +209,9 @@ class StreamHub {
 
   /// Makes `owner` the publisher of stream `name` (created if needed). Refuses with
   /// stream_busy when it has a publisher, unless `allow_takeover` (then the old owner is told
-  /// taken_over() and detached). `peer` is the publisher's address for logs and the API.
+  /// taken_over() and detached), and with too_many_streams when max_streams streams already have
+  /// a publisher (streams that only have waiting viewers never count: viewers cannot take a
+  /// publisher's place). `peer` is the publisher's address for logs and the API.
   Stream* attach_publisher(const std::string& name, PublisherOwner* owner, const std::string& peer,
                            bool allow_takeover, int64_t now_ms, HubError& error);
   /// Feeds `len` bytes of the publisher's TS into the stream (any alignment; garbage is skipped
@@ -202,7 +220,9 @@ class StreamHub {
   /// The publisher left; subscribers stay and resume at the next publisher's first keyframe.
   void detach_publisher(Stream* stream, PublisherOwner* owner);
 
-  /// Adds a subscriber to `name` (created if needed, so viewers may wait for a publisher).
+  /// Adds a subscriber to `name` (created if needed, so viewers may wait for a publisher; at most
+  /// max_waiting_streams streams exist without a publisher, and a subscriber of a stream that
+  /// never had one is closed with SubscriberClose::no_publisher after publisher_wait_ms).
   /// The transport then calls Subscriber::next() from its writable callback until it returns
   /// nullptr; after that the hub calls owner->wake() when there is more.
   /// Returns nullptr with `error` set when a limit is reached or the name is invalid.
@@ -219,20 +239,24 @@ class StreamHub {
   /// so the transport can arrange a flush_due() call at that time (one timer, no polling).
   void set_flush_scheduler(std::function<void(int64_t due_ms)> schedule) { flush_scheduler_ = std::move(schedule); }
 
-  /// Once a second or so: closes stalled subscribers, updates bitrates, removes streams
-  /// that have neither publisher nor subscribers.
+  /// Once a second or so: closes stalled subscribers and those that waited publisher_wait_ms for
+  /// a stream that never had a publisher, updates bitrates, removes streams that have neither
+  /// publisher nor subscribers.
   void tick(int64_t now_ms);
 
   Stream* find(const std::string& name) const;
   std::vector<StreamStats> stats() const;
   size_t stream_count() const { return streams_.size(); }
+  /// Streams with a publisher now (max_streams applies to these).
+  size_t published_stream_count() const { return published_streams_; }
   size_t subscriber_count() const { return subscriber_total_; }
   const HubConfig& config() const { return config_; }
 
  private:
-  Stream* get_or_create(const std::string& name, HubError& error);
+  Stream* get_or_create(const std::string& name, size_t max_waiting, HubError& error);
   HubConfig config_;
   std::map<std::string, std::unique_ptr<Stream>> streams_;
+  size_t published_streams_ = 0;  // streams with a publisher (the rest are waiting)
   size_t subscriber_total_ = 0;
   std::function<void(int64_t)> flush_scheduler_;
 };

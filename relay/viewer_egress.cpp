@@ -1,25 +1,24 @@
 #include "viewer_egress.h"
 
 #include <libwebsockets.h>
-#include <sys/socket.h>
+#include <strings.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "api_json.h"
-#include "clock.h"
 #include "connection_limit.h"
+#include "http_admission.h"
 #include "log.h"
+#include "log_limiter.h"
 #include "pss_slot.h"
 #include "relay_state.h"
 #include "stream_name.h"
+#include "viewer_session.h"
 
 namespace mpegcast::relay {
 namespace {
-
-static_assert(LWS_PRE <= kChunkHeadroom, "chunks need LWS_PRE bytes of headroom for lws_write");
-static_assert(kChunkHeadroom >= 10, "chunks need room for a WebSocket frame header");
 
 /// Stream name of a viewer path: "/live/<name>" (WS), "/live/<name>.ts" (HTTP-TS); "" if neither.
 std::string live_stream_name(const std::string& path, bool want_ts) {
@@ -37,181 +36,52 @@ std::string request_path(lws* wsi) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-/// Writes the header of one unmasked, final, binary WebSocket frame of `payload_len` bytes
-/// (RFC 6455 §5.2: 2, 4 or 10 bytes) so that it ends at `payload`. Returns the header length.
-size_t put_ws_binary_header(uint8_t* payload, size_t payload_len) {
-  if (payload_len < 126) {
-    payload[-2] = 0x82;
-    payload[-1] = static_cast<uint8_t>(payload_len);
-    return 2;
-  }
-  if (payload_len <= 0xFFFF) {
-    payload[-4] = 0x82;
-    payload[-3] = 126;
-    payload[-2] = static_cast<uint8_t>(payload_len >> 8);
-    payload[-1] = static_cast<uint8_t>(payload_len);
-    return 4;
-  }
-  payload[-10] = 0x82;
-  payload[-9] = 127;
-  for (int i = 0; i < 8; ++i) payload[-1 - i] = static_cast<uint8_t>(static_cast<uint64_t>(payload_len) >> (8 * i));
-  return 10;
+std::string peer_of(lws* wsi) { return peer_address(lws_get_socket_fd(wsi)); }
+
+/// "METHOD /path" of the request lws parsed, for log lines (at most 80 bytes of the path).
+std::string request_line(lws* wsi) {
+  static const char* const kMethods[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"};
+  char* uri = nullptr;
+  int uri_len = 0;
+  const int m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+  const char* method = m >= 0 && m < static_cast<int>(sizeof kMethods / sizeof *kMethods) ? kMethods[m] : "request";
+  return std::string(method) + " " + (uri && uri_len > 0 ? std::string(uri, static_cast<size_t>(std::min(uri_len, 80))) : "?");
 }
 
-/// One viewer (WebSocket or HTTP-TS): a subscriber whose chunks are written straight from the
-/// shared chunk (no copy, no allocation per write).
-///
-/// On a plain (non-TLS) connection the relay frames and sends each chunk itself: the frame header
-/// goes into the chunk's headroom and one send() writes header and payload. That keeps lws's write
-/// path (lws_write → lws_issue_raw, and the partial-output checks around it) off the per-viewer hot
-/// path, which touches only this object, its subscriber and the kernel. When the kernel takes only
-/// part of a send, the rest is handed to lws (lws_write LWS_WRITE_RAW, which copies it into the
-/// connection's output buffer); lws then sends it before anything else on that connection, pongs
-/// and close frames included, and calls the writable callback once it is gone. lws writes on its
-/// own only control frames: a pong from its POLLOUT handler, when the socket has room for all of it
-/// (so lws is left holding nothing), and a close frame when the connection ends. TLS connections
-/// use lws_write for every chunk.
-class ViewerSession final : public SubscriberOwner {
- public:
-  ViewerSession(lws* wsi, RelayState& relay, lws_write_protocol write_type)
-      : wsi_(wsi),
-        fd_(lws_get_socket_fd(wsi)),
-        direct_(!lws_is_ssl(wsi)),
-        relay_(relay),
-        write_type_(write_type),
-        peer_(peer_address(fd_)) {}
-  ~ViewerSession() override {
-    if (sub_) relay_.hub.unsubscribe(sub_);
-  }
-
-  /// Joins `name`; returns the hub's refusal (none on success).
-  HubError join(const std::string& name) {
-    HubError err = HubError::none;
-    sub_ = relay_.hub.subscribe(name, this, now_ms(), err);
-    if (!sub_) {
-      ++relay_.counters.viewer_refused;
-      LOG_WARN("viewer %s: /live/%s refused: %s", peer_.c_str(), name.c_str(), to_string(err));
-      return err;
-    }
-    ++relay_.counters.viewer_connections;
-    cap_send_buffer(fd_, relay_.config.viewer_sndbuf_bytes);
-    LOG_INFO("viewer %s: joined %s (%s)", peer_.c_str(), name.c_str(), websocket() ? "WebSocket" : "HTTP-TS");
-    lws_callback_on_writable(wsi_);
-    return err;
-  }
-
-  /// Writable callback: writes what is ready (see write_ready). Returns -1 to close.
-  int on_writable() {
-    lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
-    if (lws_holds_output_) {
-      lws_callback_on_writable(wsi_);
-      return 0;
-    }
-    return write_ready() ? 0 : -1;
-  }
-
-  /// Bytes the viewer sent us. Viewers have nothing to say: the bytes are dropped, and a viewer
-  /// that sends more than kRxBudgetBytes within a second is closed. Returns -1 to close.
-  int on_receive(size_t len) {
-    const int64_t now = now_ms();
-    if (now - rx_window_ms_ >= 1000) {
-      rx_window_ms_ = now;
-      rx_bytes_ = 0;
-    }
-    rx_bytes_ += len;
-    if (rx_bytes_ <= kRxBudgetBytes) return 0;
-    LOG_WARN("viewer %s: sent more than %zu bytes/s; closing", peer_.c_str(), kRxBudgetBytes);
-    static const char kWhy[] = "viewer flood";
-    lws_close_reason(wsi_, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                     reinterpret_cast<unsigned char*>(const_cast<char*>(kWhy)), sizeof kWhy - 1);
-    return -1;
-  }
-
-  /// A new chunk for a caught-up viewer. When lws holds none of this viewer's output, the chunk
-  /// is written now, from the publisher's receive callback: no writable-callback round trip
-  /// (two poll changes and a callback per viewer per chunk). Otherwise it waits for writable.
-  void wake() override {
-    if (lws_holds_output_) {
-      lws_callback_on_writable(wsi_);
-      return;
-    }
-    if (!write_ready()) {
-      // The socket failed; this is not the viewer's own callback, so close it asynchronously
-      // (the hub forgets the subscriber when the connection is destroyed).
-      failed_ = true;
-      lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+/// The first line of what a peer sent, printable (other bytes as \xHH), at most 80 bytes of it.
+std::string first_line(const void* in, size_t len) {
+  const auto* b = static_cast<const unsigned char*>(in);
+  std::string out;
+  for (size_t i = 0; i < len && i < 80 && b[i] != '\r' && b[i] != '\n'; ++i) {
+    if (b[i] >= 0x20 && b[i] < 0x7f) {
+      out += static_cast<char>(b[i]);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[b[i] >> 4], kHex[b[i] & 15]};
     }
   }
+  return out.empty() ? std::string("(empty)") : out;
+}
 
-  void close(const char* reason) override {
-    LOG_WARN("viewer %s: %s: closing (%s)", peer_.c_str(), sub_ ? sub_->stream().name().c_str() : "?", reason);
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-  }
-
- private:
-  /// Writes ready chunks until the viewer is caught up or lws had to keep part of a write (then:
-  /// writable callback later). At most kMaxWritesPerCall writes, so a viewer catching up cannot
-  /// hog the service thread. Returns false when the socket failed.
-  bool write_ready() {
-    if (!sub_ || failed_) return !failed_;
-    const int64_t now = coarse_now_ms();  // for stall detection only (compared in seconds)
-    for (int i = 0; i < kMaxWritesPerCall; ++i) {
-      const Chunk* c = sub_->next(now);
-      if (!c) return true;  // caught up: the hub wakes us on the next chunk
-      if (!send_chunk(*c)) return false;
-      relay_.counters.bytes_out += c->size();
-      if (lws_holds_output_) break;  // the kernel took only part: lws holds the rest
-    }
-    if (lws_holds_output_ || sub_->has_data()) lws_callback_on_writable(wsi_);
-    return true;
-  }
-
-  /// Sends one chunk (framed for WebSocket viewers). Sets lws_holds_output_ when lws keeps part
-  /// of it. Returns false when the socket failed.
-  bool send_chunk(const Chunk& c) {
-    uint8_t* payload = c.wire_data();
-    if (!direct_) {
-      if (lws_write(wsi_, payload, c.size(), write_type_) < 0) return false;
-      lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
-      relay_.counters.viewer_partial_writes += lws_holds_output_;
-      return true;
-    }
-    uint8_t* start = websocket() ? payload - put_ws_binary_header(payload, c.size()) : payload;
-    const size_t total = static_cast<size_t>(payload + c.size() - start);
-    ssize_t sent = ::send(fd_, start, total, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent == static_cast<ssize_t>(total)) return true;
-    if (sent < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-      sent = 0;
-    }
-    // lws copies the rest (its send attempt meets a full buffer) and sends it on POLLOUT.
-    ++relay_.counters.viewer_partial_writes;
-    const size_t rest = total - static_cast<size_t>(sent);
-    if (lws_write(wsi_, start + sent, rest, LWS_WRITE_RAW) < 0) return false;
-    lws_holds_output_ = lws_partial_buffered(wsi_) != 0;
-    return true;
-  }
-
-  /// WebSocket frames; else HTTP-TS (the bare TS bytes).
-  bool websocket() const { return write_type_ == LWS_WRITE_BINARY; }
-
-  static constexpr int kMaxWritesPerCall = 4;
-  // The fields wake() needs come first, in the object's first cache line (the hub prefetches it).
-  bool failed_ = false;
-  bool lws_holds_output_ = false;  // lws keeps part of an earlier write (sent on POLLOUT)
-  Subscriber* sub_ = nullptr;
-  lws* wsi_;
-  int fd_;
-  bool direct_;  // plain TCP: frame and send() ourselves (see the class comment); cached off the wsi
-  RelayState& relay_;
-  lws_write_protocol write_type_;
-  std::string peer_;
-  static constexpr size_t kRxBudgetBytes = 16 * 1024;
-  int64_t rx_window_ms_ = 0;
-  size_t rx_bytes_ = 0;
-};
+/// One log line (limited per address) for a refused request.
+void log_refusal(lws* wsi, Refusal r, const std::string& what) {
+  RelayState& relay = relay_state(wsi);
+  ++relay.counters.viewer_refused;
+  const std::string peer = peer_of(wsi);
+  const RefusalAnswer& a = answer(r);
+  MC_LOG_LIMITED(relay.peer_log, address_of(peer), LOG_INFO, "viewer %s: %s refused: %d %s", peer.c_str(),
+                 what.substr(0, 80).c_str(), a.http_status, a.phrase);
+}
 
 using ViewerPss = PssSlot<ViewerSession>;
+
+/// Closes `wsi` with the close frame of refusal `r`. Returns -1 (the callback's return value).
+int close_websocket(lws* wsi, Refusal r) {
+  const RefusalAnswer& a = answer(r);
+  lws_close_reason(wsi, static_cast<lws_close_status>(a.ws_close_code),
+                   reinterpret_cast<unsigned char*>(const_cast<char*>(a.phrase)), std::strlen(a.phrase));
+  return -1;
+}
 
 /// WebSocket viewer callbacks; returns false when `reason` is not one of them.
 bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t len, int& rc) {
@@ -219,10 +89,11 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
       const std::string path = request_path(wsi);
-      if (path == "/" || !live_stream_name(path, false).empty()) return true;
-      LOG_INFO("viewer %s: WebSocket upgrade to %s refused: not /live/<stream>",
-               peer_address(lws_get_socket_fd(wsi)).c_str(), path.substr(0, 80).c_str());
-      lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "use ws://HOST:PORT/live/STREAM");
+      std::optional<Refusal> refusal = check_viewer_request(wsi);
+      if (!refusal && path != "/" && live_stream_name(path, false).empty()) refusal = Refusal::not_found;
+      if (!refusal) return true;
+      log_refusal(wsi, *refusal, "WebSocket upgrade to " + path);
+      write_refusal(wsi, *refusal);
       rc = 1;
       return true;
     }
@@ -230,14 +101,7 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
       RelayState& relay = relay_state(wsi);
       const std::string path = request_path(wsi);
       const std::string name = path == "/" ? relay.config.default_stream : live_stream_name(path, false);
-      const HubError err = pss->make(wsi, relay, LWS_WRITE_BINARY)->join(name);
-      if (err != HubError::none) {
-        const char* why = to_string(err);
-        lws_close_reason(wsi, err == HubError::bad_name ? LWS_CLOSE_STATUS_POLICY_VIOLATION : static_cast<lws_close_status>(1013),  // 1013 Try Again Later (RFC 6455 registry)
-
-                         reinterpret_cast<unsigned char*>(const_cast<char*>(why)), std::strlen(why));
-        rc = -1;
-      }
+      if (std::optional<Refusal> r = pss->make(wsi, relay, true)->join(name)) rc = close_websocket(wsi, *r);
       return true;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -245,9 +109,6 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
       return true;
     case LWS_CALLBACK_RECEIVE:
       rc = pss->get() ? pss->get()->on_receive(len) : -1;
-      return true;
-    case LWS_CALLBACK_CLOSED:
-      pss->destroy();
       return true;
     default:
       return false;
@@ -272,69 +133,96 @@ int respond(lws* wsi, unsigned status, const char* content_type, const std::stri
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/// GET /live/<name>.ts: an HTTP-TS viewer (its head goes out with the first chunk).
 int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
-  RelayState& relay = relay_state(wsi);
-  ViewerSession* s = pss->make(wsi, relay, LWS_WRITE_HTTP);
-  const HubError err = s->join(name);
-  if (err != HubError::none) {
+  if (std::optional<Refusal> r = pss->make(wsi, relay_state(wsi), false)->join(name)) {
     pss->destroy();
-    return respond(wsi, err == HubError::bad_name ? 404 : 503, "text/plain", std::string(to_string(err)) + "\n");
-  }
-  unsigned char buf[LWS_PRE + 512];
-  unsigned char* start = buf + LWS_PRE;
-  unsigned char* p = start;
-  unsigned char* end = buf + sizeof buf - 1;
-  static const char kNoCache[] = "no-cache, no-store";
-  static const char kAnyOrigin[] = "*";
-  if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "video/mp2t", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
-      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>(kNoCache),
-                                   sizeof kNoCache - 1, &p, end) ||
-      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
-                                   reinterpret_cast<const unsigned char*>(kAnyOrigin), 1, &p, end) ||
-      lws_finalize_write_http_header(wsi, start, &p, end)) {
-    return 1;
+    const RefusalAnswer& a = answer(*r);
+    return respond(wsi, static_cast<unsigned>(a.http_status), "text/plain", std::string(a.phrase) + "\n");
   }
   return 0;
+}
+
+/// The HTTP routes that are not static files.
+int route(lws* wsi, ViewerPss* pss) {
+  RelayState& relay = relay_state(wsi);
+  ++relay.counters.http_requests;
+  const std::string path = request_path(wsi);
+  if (path.rfind("/live/", 0) == 0) {
+    const std::string name = live_stream_name(path, true);
+    if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts or ws://…/live/<stream>\n");
+    return start_http_ts(wsi, pss, name);
+  }
+  if (path == "/api/v1/streams" || path == "/api/v1/streams/") {
+    return respond(wsi, 200, "application/json", streams_json(relay));
+  }
+  if (path.rfind("/api/v1/streams/", 0) == 0) {
+    const std::string body = stream_json(relay, path.substr(16));
+    if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}");
+    return respond(wsi, 200, "application/json", body);
+  }
+  if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay));
+  if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay));
+  if (path == "/healthz") return respond(wsi, 200, "text/plain", "ok\n");
+  return respond(wsi, 404, "text/plain", "not found\n");
+}
+
+/// Bytes lws could not take as an HTTP request (an unknown method, junk, CONNECT): lws hands the
+/// connection over as a raw socket (the vhost's fallback). Answer 405 or 400 and close.
+int answer_unparsed(lws* wsi, const void* in, size_t len) {
+  const Refusal r = classify_unparsed(static_cast<const unsigned char*>(in), len);
+  log_refusal(wsi, r, first_line(in, len));
+  send_raw_refusal(lws_get_socket_fd(wsi), r);
+  return -1;
 }
 
 /// One protocol serves the whole viewer listener: HTTP routes, static files (the "/" mount),
 /// and WebSocket viewers (lws sends upgrades without a subprotocol to protocols[0]).
 int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<ViewerPss*>(user);
+  if (pss && session_ends(wsi, reason, viewer_callback)) pss->destroy();  // before lws frees the storage
+  if (int rc = 0; account_connection(wsi, reason, in, rc)) return rc;
   int rc = 0;
   if (pss && ws_callback(wsi, reason, pss, len, rc)) return rc;
   switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-      RelayState& relay = relay_state(wsi);
-      ++relay.counters.http_requests;
-      const std::string path = request_path(wsi);
-      if (path.rfind("/live/", 0) == 0) {
-        const std::string name = live_stream_name(path, true);
-        if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts or ws://…/live/<stream>\n");
-        return start_http_ts(wsi, pss, name);
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
+      // A new request head on a connection that is streaming HTTP-TS (a pipelined request, or
+      // junk that parsed as one): its response never ends, so nothing can follow it. Close;
+      // serving it would splice a second response into the TS body.
+      if (pss && pss->get()) {
+        log_refusal(wsi, Refusal::bad_request, "a second request on a streaming HTTP-TS connection");
+        return 1;
       }
-      if (path == "/api/v1/streams" || path == "/api/v1/streams/") {
-        return respond(wsi, 200, "application/json", streams_json(relay));
+      if (std::optional<Refusal> r = check_viewer_request(wsi)) {
+        log_refusal(wsi, *r, request_line(wsi));
+        write_refusal(wsi, *r);
+        return 1;
       }
-      if (path.rfind("/api/v1/streams/", 0) == 0) {
-        const std::string body = stream_json(relay, path.substr(16));
-        if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}");
-        return respond(wsi, 200, "application/json", body);
-      }
-      if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay));
-      if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay));
-      if (path == "/healthz") return respond(wsi, 200, "text/plain", "ok\n");
-      return respond(wsi, 404, "text/plain", "not found\n");
+      return 0;
     }
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      // Only WebSocket: h2c would take the connection past our timeouts (and HTTP-TS over h2
+      // sends a head and then nothing).
+      if (in && strcasecmp(static_cast<const char*>(in), "websocket") == 0) return 0;
+      log_refusal(wsi, Refusal::upgrade_not_supported,
+                  std::string("Upgrade: ") + (in ? static_cast<const char*>(in) : "?"));
+      write_refusal(wsi, Refusal::upgrade_not_supported);
+      return -1;
+    case LWS_CALLBACK_HTTP:
+      return route(wsi, pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
       return pss && pss->get() ? pss->get()->on_writable() : 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
       // A static file from the "/" mount was sent: end the transaction so a kept-alive
       // connection parses its next request afresh (else lws answers it with stale headers).
       return lws_http_transaction_completed(wsi) ? -1 : 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-      if (pss) pss->destroy();
+    case LWS_CALLBACK_RAW_ADOPT:
+      lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 2);  // the fallback's RX follows at once
+      return 0;
+    case LWS_CALLBACK_RAW_RX:
+      return answer_unparsed(wsi, in, len);
+    case LWS_CALLBACK_RAW_WRITEABLE:
+    case LWS_CALLBACK_RAW_CLOSE:
       return 0;
     default:
       return lws_callback_http_dummy(wsi, reason, user, in, len);

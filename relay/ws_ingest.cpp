@@ -11,8 +11,10 @@
 #include "clock.h"
 #include "connection_limit.h"
 #include "log.h"
+#include "log_limiter.h"
 #include "pss_slot.h"
 #include "publish_auth.h"
+#include "refusal.h"
 #include "relay_state.h"
 #include "stream_name.h"
 
@@ -63,22 +65,24 @@ class WsPublisher final : public PublisherOwner {
     stream_ = relay_.hub.attach_publisher(name_, this, peer_, policy && policy->allow_takeover, now_ms(), err);
     if (!stream_) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: WebSocket publish to %s refused: %s", peer_.c_str(), name_.c_str(), to_string(err));
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: WebSocket publish to %s refused: %s",
+                     peer_.c_str(), name_.c_str(), to_string(err));
       refusal_ = err;
       lws_callback_on_writable(wsi_);
+      lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, 2);  // the close frame goes out, or the peer is reset
       return;
     }
     stream_->via = ws_via(wsi_);
     LOG_NOTICE("ingest %s: publishing stream %s (WebSocket)", peer_.c_str(), name_.c_str());
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    deadline_.attached_ms = now_ms();
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, deadline_.attached_ms));
   }
 
   /// Writable: only used to send a refusal's close frame. Returns -1 to close.
   int on_writable() {
     if (refusal_ == HubError::none) return 0;
-    close_with(wsi_, refusal_ == HubError::too_many_streams ? static_cast<lws_close_status>(1013)  // Try Again Later
-                                                            : LWS_CLOSE_STATUS_POLICY_VIOLATION,
-               to_string(refusal_));
+    const RefusalAnswer& a = answer(refusal_of(refusal_));
+    close_with(wsi_, static_cast<lws_close_status>(a.ws_close_code), to_string(refusal_));
     return -1;
   }
 
@@ -88,26 +92,28 @@ class WsPublisher final : public PublisherOwner {
     last_rx_ms_ = now_ms();
     if (!lws_frame_is_binary(wsi_)) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: stream %s: text message on a TS publish; closing", peer_.c_str(), name_.c_str());
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN,
+                     "ingest %s: stream %s: text message on a TS publish; closing", peer_.c_str(), name_.c_str());
       close_with(wsi_, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary messages of MPEG-TS only");
       return -1;
     }
     const PublishResult r = relay_.hub.publish(stream_, data, len, last_rx_ms_);
     if (r != PublishResult::ok) {
       ++relay_.counters.ingest_refused;
-      LOG_WARN("ingest %s: stream %s: %s; closing", peer_.c_str(), name_.c_str(), to_string(r));
+      MC_LOG_LIMITED(relay_.peer_log, address_of(peer_), LOG_WARN, "ingest %s: stream %s: %s; closing",
+                     peer_.c_str(), name_.c_str(), to_string(r));
       detach();
       close_with(wsi_, LWS_CLOSE_STATUS_POLICY_VIOLATION, to_string(r));
       return -1;
     }
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, static_cast<int>(relay_.config.publisher_timeout_s));
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, last_rx_ms_));
     return 0;
   }
 
   /// The connection closed: one log line saying whether the publisher left or went silent.
   void on_close() {
     if (!stream_) return;
-    log_publisher_end(relay_, "ingest", peer_, name_, last_rx_ms_, now_ms());
+    log_publisher_end(relay_, "ingest", peer_, name_, stream_, deadline_, last_rx_ms_, now_ms());
     detach();
   }
 
@@ -129,6 +135,7 @@ class WsPublisher final : public PublisherOwner {
   std::string peer_;
   std::string name_;
   Stream* stream_ = nullptr;
+  PublisherDeadline deadline_;
   HubError refusal_ = HubError::none;
   int64_t last_rx_ms_ = now_ms();
 };
@@ -142,39 +149,35 @@ int filter_handshake(lws* wsi) {
   const int fd = lws_get_socket_fd(wsi);
   const std::string peer = peer_address(fd);
   const std::string path = header(wsi, WSI_TOKEN_GET_URI);
-  const std::string name = publish_stream_name(path);
-  if (name.empty()) {
+  auto refuse = [&](Refusal r, const std::string& detail) {
     ++relay.counters.ingest_refused;
-    LOG_WARN("ingest %s: WebSocket GET %s refused: 404 stream name must match [A-Za-z0-9_-]{1,64}", peer.c_str(),
-             path.substr(0, 80).c_str());
-    lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "stream name must match [A-Za-z0-9_-]{1,64}");
+    const RefusalAnswer& a = answer(r);
+    const std::string why = detail.empty() ? a.phrase : detail;
+    MC_LOG_LIMITED(relay.peer_log, address_of(peer), LOG_WARN, "ingest %s: WebSocket GET %s refused: %d %s: %s",
+                   peer.c_str(), path.substr(0, 80).c_str(), a.http_status, a.http_reason, why.c_str());
+    lws_return_http_status(wsi, static_cast<unsigned>(a.http_status), why.c_str());
     return 1;
-  }
+  };
+  const std::string name = publish_stream_name(path);
+  if (name.empty()) return refuse(Refusal::bad_stream_name, "");
   char arg[512];
   const char* value = lws_get_urlarg_by_name(wsi, "secret=", arg, sizeof arg);  // url-decoded by lws
   std::string secret = value ? std::string(value) : std::string();
   const std::string auth = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   if (!auth.empty()) secret = publish_secret("", auth);
-  if (!may_publish(relay.config, name, secret, peer_is_loopback(fd))) {
-    ++relay.counters.ingest_refused;
-    LOG_WARN("ingest %s: WebSocket GET %s refused: 403 wrong or missing secret", peer.c_str(), path.c_str());
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
-                           "wrong or missing secret (publishing without one is allowed from loopback only)");
-    return 1;
-  }
+  if (!may_publish(relay.config, name, secret, peer_is_loopback(fd))) return refuse(Refusal::forbidden, "");
   const std::string via_problem = check_via(ws_via(wsi), relay.node_id, relay.config.cascade_max_hops);
-  if (!via_problem.empty()) {
-    ++relay.counters.ingest_refused;
-    LOG_WARN("ingest %s: WebSocket GET %s refused: 508 Loop Detected: %s", peer.c_str(), path.c_str(), via_problem.c_str());
-    lws_return_http_status(wsi, 508, via_problem.c_str());
-    return 1;
-  }
+  if (!via_problem.empty()) return refuse(Refusal::loop_detected, via_problem);
   return 0;
 }
 
 int ws_ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  if (int rc = 0; account_connection(wsi, reason, rc)) return rc;
   auto* pss = static_cast<WsPublisherPss*>(user);
+  if (pss && session_ends(wsi, reason, ws_ingest_callback)) {  // before lws frees the storage
+    if (WsPublisher* p = pss->get()) p->on_close();
+    pss->destroy();
+  }
+  if (int rc = 0; account_connection(wsi, reason, in, rc)) return rc;
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
       return filter_handshake(wsi);
@@ -185,10 +188,6 @@ int ws_ingest_callback(lws* wsi, lws_callback_reasons reason, void* user, void* 
       return pss->get() ? pss->get()->on_writable() : -1;
     case LWS_CALLBACK_RECEIVE:
       return pss->get() ? pss->get()->on_receive(static_cast<const uint8_t*>(in), len) : -1;
-    case LWS_CALLBACK_CLOSED:
-      if (pss->get()) pss->get()->on_close();
-      pss->destroy();
-      return 0;
     case LWS_CALLBACK_HTTP:
       // Only handshakes are handed over; anything else that gets here is refused.
       lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket handshake expected");

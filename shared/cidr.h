@@ -26,6 +26,8 @@ class CidrList {
   explicit CidrList(std::vector<Cidr> nets) : nets_(std::move(nets)) {}
   /// True when `sa` (AF_INET or AF_INET6) is inside one of the networks, or the list is empty.
   bool allows(const sockaddr* sa) const;
+  /// True when `sa` is inside one of the networks (false for an empty list).
+  bool contains(const sockaddr* sa) const { return !nets_.empty() && allows(sa); }
   bool empty() const { return nets_.empty(); }
 
  private:

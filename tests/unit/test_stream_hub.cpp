@@ -16,9 +16,9 @@ struct FakeOwner : SubscriberOwner {
   int closes = 0;
   std::string reason;
   void wake() override { ++wakes; }
-  void close(const char* r) override {
+  void close(SubscriberClose why) override {
     ++closes;
-    reason = r;
+    reason = to_string(why);
   }
 };
 
@@ -43,6 +43,7 @@ HubConfig small_config() {
   c.max_subscribers = 10;
   c.max_subscribers_per_stream = 5;
   c.max_streams = 3;
+  c.max_waiting_streams = 3;
   return c;
 }
 
@@ -262,6 +263,69 @@ BOOST_AUTO_TEST_CASE(empty_streams_are_removed) {
   hub.unsubscribe(s);
   hub.tick(0);
   BOOST_TEST(hub.stream_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(waiting_viewers_never_take_a_publishers_place) {
+  HubConfig c = small_config();  // 3 published streams, 3 waiting streams
+  c.max_waiting_streams = 2;
+  StreamHub hub(c);
+  HubError err;
+  std::vector<FakeOwner> squatters(3);
+  BOOST_TEST(hub.subscribe("s0", &squatters[0], 0, err));
+  BOOST_TEST(hub.subscribe("s1", &squatters[1], 0, err));
+  BOOST_TEST(!hub.subscribe("s2", &squatters[2], 0, err));  // the waiting-stream cap
+  BOOST_TEST((err == HubError::too_many_streams));
+  // Publishers still get all three published slots, two of them new streams.
+  FakePublisher p0, p1, p2, p3;
+  BOOST_TEST(hub.attach_publisher("a", &p0, "a", false, 0, err));
+  BOOST_TEST(hub.attach_publisher("b", &p1, "b", false, 0, err));
+  BOOST_TEST(hub.attach_publisher("s0", &p2, "s0", false, 0, err));  // a waited-for stream becomes published
+  BOOST_TEST(hub.published_stream_count() == 3u);
+  BOOST_TEST(!hub.attach_publisher("d", &p3, "d", false, 0, err));
+  BOOST_TEST((err == HubError::too_many_streams));
+  // A publisher leaving frees its slot.
+  hub.detach_publisher(hub.find("a"), &p0);
+  BOOST_TEST(hub.attach_publisher("d", &p3, "d", false, 0, err));
+}
+
+BOOST_AUTO_TEST_CASE(viewers_of_a_never_published_stream_are_sent_away) {
+  HubConfig c = small_config();
+  c.publisher_wait_ms = 3000;
+  StreamHub hub(c);
+  HubError err;
+  FakeOwner waiting, published_viewer;
+  hub.subscribe("nobody", &waiting, 0, err);
+  FakePublisher pub;
+  Stream* st = hub.attach_publisher("cam1", &pub, "p", false, 0, err);
+  Subscriber* v = hub.subscribe("cam1", &published_viewer, 0, err);
+  drain(v, 0);  // parked: waiting for data
+  hub.tick(2999);
+  BOOST_TEST(waiting.closes == 0);
+  hub.tick(3000);
+  BOOST_TEST(waiting.closes == 1);
+  BOOST_TEST(waiting.reason == to_string(SubscriberClose::no_publisher));
+  hub.tick(4000);
+  BOOST_TEST(waiting.closes == 1);  // told once
+  // A viewer of a stream that has had a publisher keeps waiting for the next one.
+  hub.detach_publisher(st, &pub);
+  hub.tick(60000);
+  BOOST_TEST(published_viewer.closes == 0);
+}
+
+BOOST_AUTO_TEST_CASE(publisher_started_after_a_keyframe_or_64_kib_of_ts) {
+  StreamHub hub(small_config());
+  HubError err;
+  FakePublisher pub;
+  Stream* st = hub.attach_publisher("cam1", &pub, "p", false, 0, err);
+  BOOST_TEST(!st->publisher_started());
+  test::TsBuilder b;
+  auto pat = b.gop(1, 1);  // PAT + PMT + keyframe packet
+  hub.publish(st, pat.data(), 2 * 188, 0);  // PAT and PMT only
+  BOOST_TEST(!st->publisher_started());
+  hub.publish(st, pat.data() + 2 * 188, pat.size() - 2 * 188, 10);
+  BOOST_TEST(st->publisher_started());
+  hub.detach_publisher(st, &pub);
+  BOOST_TEST(!st->publisher_started());
 }
 
 BOOST_AUTO_TEST_CASE(publisher_of_random_bytes_is_refused_after_64_kib) {
