@@ -40,12 +40,18 @@ void TcpSocket::close() {
   fd_ = -1;
 }
 
-TcpSocket TcpSocket::connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes) {
+TcpSocket TcpSocket::connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes, const char* source) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) fail("socket", errno);
   TcpSocket s(fd);
   if (rcvbuf_bytes > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes) != 0) {
     fail("setsockopt SO_RCVBUF", errno);
+  }
+  if (source) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &local.sin_addr) != 1) throw std::runtime_error(std::string("bad source ") + source);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) fail(std::string("bind ") + source, errno);
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -15,7 +15,9 @@ class TcpSocket {
   TcpSocket() = default;
   /// Connects to 127.0.0.1:`port`; throws std::runtime_error on failure or after `timeout_ms`.
   /// `rcvbuf_bytes` > 0 sets SO_RCVBUF before connecting (the window is negotiated for it).
-  static TcpSocket connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes = 0);
+  /// `source` (e.g. "127.0.0.2", any address of 127.0.0.0/8 works on Linux) binds the local end,
+  /// so a test can play several peers; nullptr: the kernel picks (127.0.0.1).
+  static TcpSocket connect_loopback(uint16_t port, int timeout_ms, int rcvbuf_bytes = 0, const char* source = nullptr);
 
   TcpSocket(TcpSocket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   TcpSocket& operator=(TcpSocket&& o) noexcept;
