@@ -77,35 +77,6 @@ std::string check_target_url(const std::string& url) {
   return {};
 }
 
-std::string redact_url(const std::string& url) {
-  std::string out = url;
-  // user:password@ in the authority
-  const size_t scheme_end = out.find("://");
-  if (scheme_end != std::string::npos) {
-    const size_t auth_start = scheme_end + 3;
-    const size_t auth_end = out.find_first_of("/?#", auth_start);
-    const size_t at = out.rfind('@', auth_end == std::string::npos ? out.size() : auth_end);
-    if (at != std::string::npos && at >= auth_start) out.replace(auth_start, at - auth_start, "***");
-  }
-  // secret=… in the query
-  const size_t q = out.find('?');
-  if (q != std::string::npos) {
-    size_t pos = q + 1;
-    while (pos < out.size()) {
-      size_t end = out.find('&', pos);
-      if (end == std::string::npos) end = out.size();
-      const std::string param = out.substr(pos, end - pos);
-      if (param.rfind("secret=", 0) == 0 || param.rfind("passphrase=", 0) == 0) {
-        const size_t eq = pos + param.find('=') + 1;
-        out.replace(eq, end - eq, "***");
-        end = eq + 3;
-      }
-      pos = end + 1;
-    }
-  }
-  return out;
-}
-
 CaptureConfig load_capture_config(ConfigFile& file) {
   CaptureConfig c;
   ConfigSection root = file.root();

@@ -71,9 +71,6 @@ void apply_input_spec(InputConfig& in, const std::string& spec);
 /// libavformat can write to), else what is wrong with it.
 std::string check_target_url(const std::string& url);
 
-/// `url` with the value of a `secret` query parameter and any user:password replaced by "***",
-/// for logs.
-std::string redact_url(const std::string& url);
 
 /// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph.
 /// Returns a one-line description of the choice for the log.

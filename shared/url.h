@@ -33,6 +33,10 @@ struct ListenAddress {
 /// Parses "[ADDR:]PORT"; returns nullopt when the port is not a number in 0..65535.
 std::optional<ListenAddress> parse_listen_address(std::string_view text, const std::string& default_host);
 
+/// `url` fit for logs and the API: the user:password of its authority and the values of its
+/// `secret=`, `passphrase=` (SRT) and `token=` query parameters replaced by "***".
+std::string redact_url(std::string_view url);
+
 /// Parses a TCP/UDP port number 0..65535 (digits only).
 std::optional<int> parse_port(std::string_view text);
 

@@ -11,6 +11,7 @@
 
 #include "capture_config.h"
 #include "config_file.h"
+#include "url.h"
 
 using namespace mpegcast;
 using namespace mpegcast::capture;
