@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "clock.h"
-#include "downstream_push.h"
+#include "links.h"
 #include "version.h"
 
 namespace mpegcast::relay {
@@ -75,7 +75,7 @@ std::string node_json(const RelayState& relay) {
   j["bytes_out"] = c.bytes_out;
   j["viewer_partial_writes"] = c.viewer_partial_writes;
   nlohmann::json push = nlohmann::json::array();
-  for (const PushLinkStats& p : push_link_stats(relay.push_links)) {
+  for (const PushLinkStats& p : push_link_stats(relay.links)) {
     push.push_back({{"stream", p.stream}, {"url", p.url}, {"connected", p.connected}, {"bytes_out", p.bytes_out},
                     {"connects", p.connects}, {"failures", p.failures},
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});

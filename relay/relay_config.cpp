@@ -1,6 +1,7 @@
 #include "relay_config.h"
 
 #include "cascade_via.h"
+#include "link_scheme.h"
 #include "log.h"
 #include "stream_name.h"
 
@@ -53,14 +54,15 @@ std::vector<PushConfig> push_links(ConfigSection& root) {
     p.url = s.string("url", "", 2048);
     auto u = parse_url(p.url);
     if (!u) s.fail("url", "missing or not scheme://HOST[:PORT][/PATH][?QUERY]");
-    if (u->scheme != "http" && u->scheme != "tcp" && u->scheme != "ws") {
-      s.fail("url", "scheme \"" + u->scheme + "\" is not http:// (chunked POST), ws:// or tcp:// (TLS is not supported)");
+    const LinkScheme* scheme = find_link_scheme(u->scheme);
+    if (!scheme || !scheme->push) {
+      s.fail("url", "scheme \"" + u->scheme + "\" is not " + link_schemes_text(false));
     }
     if (u->port == 0) {
-      if (u->scheme == "tcp") s.fail("url", "tcp:// needs a port");
-      u->port = 80;
+      if (scheme->default_port == 0) s.fail("url", u->scheme + ":// needs a port");
+      u->port = scheme->default_port;
     }
-    if (u->scheme == "tcp" && (u->path != "/" || !u->query.empty())) s.fail("url", "tcp:// takes no path or query");
+    if (!scheme->takes_path && (u->path != "/" || !u->query.empty())) s.fail("url", u->scheme + ":// takes no path or query");
     for (const PushConfig& q : out) {
       if (q.stream == p.stream && q.url == p.url) s.fail("url", "the same stream and url are listed twice");
     }

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "clock.h"
-#include "downstream_push.h"
 #include "connection_limit.h"
 #include "http_ingest.h"
 #include "raw_ingest.h"
 #include "log.h"
+#include "links.h"
 #include "log_limiter.h"
 #include "relay_state.h"
 #include "version.h"
@@ -335,10 +335,15 @@ int run_relay(RelayConfig config) {
     udp_ingest.push_back(std::move(p));
   }
 
-  // Downstream push links: a client vhost of their own; destroyed (below) before the context.
-  PushLinksPtr push = start_push_links(context.get(), *relay);
-  if (!push) return 1;
-  relay->push_links = push.get();
+  // Links to other relays: a client vhost of their own; destroyed (below) before the context.
+  relay->context = context.get();
+  relay->resolver = std::make_unique<Resolver>(context.get());
+  LinksPtr links = start_links(context.get(), *relay);
+  if (!links) {
+    relay->resolver.reset();
+    return 1;
+  }
+  relay->links = links.get();
 
   relay->viewer_port = lws_get_vhost_listen_port(viewers);
   relay->ingest_port = lws_get_vhost_listen_port(ingest);
@@ -392,8 +397,9 @@ int run_relay(RelayConfig config) {
   LOG_NOTICE("mpegcast-relay stopping: %zu streams, %zu viewers", relay->hub.stream_count(),
              relay->hub.subscriber_count());
   lws_sul_cancel(&housekeeping.sul);
-  relay->push_links = nullptr;
-  push.reset();  // unsubscribes the links and detaches them from their connections
+  relay->links = nullptr;
+  links.reset();  // unsubscribes the links and detaches them from their connections
+  relay->resolver.reset();
   if (cfg.hub.coalesce_ms > 0) {
     lws_sul_cancel(&coalesce.sul);
     relay->hub.set_flush_scheduler(nullptr);

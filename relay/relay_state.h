@@ -2,12 +2,14 @@
 // reachable from every lws callback through lws_context_user().
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "log_limiter.h"
 #include "relay_config.h"
+#include "resolver.h"
 #include "stream_hub.h"
 
 struct lws;
@@ -31,7 +33,7 @@ struct RelayCounters {
   uint64_t connections_refused_per_address = 0;  // likewise: limits.max_connections_per_address reached
 };
 
-class PushLinks;
+class Links;
 
 /// A connection that wants a call about once a second on the service thread (RelayState::periodic,
 /// walked by the housekeeping timer). every_second() must not add or remove tasks; closing the
@@ -62,8 +64,10 @@ struct RelayState {
   /// Lines a remote peer can cause (refusals, joins, closes) go through this, keyed by address.
   LogLimiter peer_log;
   std::unordered_set<PeriodicTask*> periodic;  // e.g. WebSocket viewers' receive budget
+  lws_context* context = nullptr;        // the relay's lws context (set while serving)
   lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
-  const PushLinks* push_links = nullptr;  // downstream push links, for the API (null: none started)
+  const Links* links = nullptr;        // push and pull links, for the API (null: none started)
+  std::unique_ptr<Resolver> resolver;   // host names off the service thread (set while serving)
 };
 
 /// The RelayState of the context `wsi` belongs to.

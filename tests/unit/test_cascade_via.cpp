@@ -10,7 +10,7 @@
 
 #include "cascade_via.h"
 #include "config_file.h"
-#include "downstream_push.h"
+#include "url.h"
 #include "relay_config.h"
 
 using namespace mpegcast;
