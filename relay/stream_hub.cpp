@@ -350,6 +350,7 @@ Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner
   st->subscribers_.push_back(std::move(owned));
   ++subscriber_total_;
   st->position_at_newest_keyframe(*s);
+  if (st->subscribers_.size() == 1) demand_changed(st->name_, true);
   return s;
 }
 
@@ -366,6 +367,7 @@ void StreamHub::unsubscribe(Subscriber* s) {
   std::swap(subs[i], subs.back());
   subs.pop_back();  // destroys s
   --subscriber_total_;
+  if (subs.empty()) demand_changed(st->name_, false);
 }
 
 void StreamHub::flush_due(int64_t now_ms) {

@@ -239,6 +239,14 @@ class StreamHub {
   /// so the transport can arrange a flush_due() call at that time (one timer, no polling).
   void set_flush_scheduler(std::function<void(int64_t due_ms)> schedule) { flush_scheduler_ = std::move(schedule); }
 
+  /// Demand: `handler(stream, wanted)` runs when a stream gains its first subscriber (wanted) or
+  /// loses its last (not wanted), viewers and links alike. Pull-on-demand links and the capture
+  /// agent's demand signal hang off it; the hub stays transport-free. A handler may not subscribe
+  /// or unsubscribe from inside the call (schedule that instead). Handlers run in the order added.
+  void add_demand_handler(std::function<void(const std::string& stream, bool wanted)> handler) {
+    demand_handlers_.push_back(std::move(handler));
+  }
+
   /// Once a second or so: closes stalled subscribers and those that waited publisher_wait_ms for
   /// a stream that never had a publisher, updates bitrates, removes streams that have neither
   /// publisher nor subscribers.
@@ -257,6 +265,10 @@ class StreamHub {
   HubConfig config_;
   std::map<std::string, std::unique_ptr<Stream>> streams_;
   size_t published_streams_ = 0;  // streams with a publisher (the rest are waiting)
+  std::vector<std::function<void(const std::string&, bool)>> demand_handlers_;
+  void demand_changed(const std::string& stream, bool wanted) {
+    for (auto& h : demand_handlers_) h(stream, wanted);
+  }
   size_t subscriber_total_ = 0;
   std::function<void(int64_t)> flush_scheduler_;
 };

@@ -328,6 +328,23 @@ BOOST_AUTO_TEST_CASE(publisher_started_after_a_keyframe_or_64_kib_of_ts) {
   BOOST_TEST(!st->publisher_started());
 }
 
+BOOST_AUTO_TEST_CASE(demand_is_an_event_on_the_first_and_last_subscriber) {
+  StreamHub hub(small_config());
+  std::vector<std::pair<std::string, bool>> events;
+  hub.add_demand_handler([&](const std::string& name, bool wanted) { events.emplace_back(name, wanted); });
+  HubError err;
+  FakeOwner a, b;
+  Subscriber* sa = hub.subscribe("cam1", &a, 0, err);
+  Subscriber* sb = hub.subscribe("cam1", &b, 0, err);
+  BOOST_TEST(events.size() == 1u);  // only the first subscriber makes demand
+  hub.unsubscribe(sa);
+  BOOST_TEST(events.size() == 1u);
+  hub.unsubscribe(sb);
+  BOOST_REQUIRE(events.size() == 2u);
+  BOOST_TEST((events[0] == std::make_pair(std::string("cam1"), true)));
+  BOOST_TEST((events[1] == std::make_pair(std::string("cam1"), false)));
+}
+
 BOOST_AUTO_TEST_CASE(publisher_of_random_bytes_is_refused_after_64_kib) {
   StreamHub hub(small_config());
   FakePublisher pub;
