@@ -14,6 +14,8 @@ nlohmann::json to_json(const StreamStats& s) {
   nlohmann::json j;
   j["name"] = s.name;
   j["publisher"] = s.has_publisher ? nlohmann::json(s.publisher) : nlohmann::json(nullptr);
+  j["publisher_kind"] = s.has_publisher ? nlohmann::json(s.publisher_kind) : nlohmann::json(nullptr);
+  j["via"] = s.via;
   j["connected_since"] = s.has_publisher ? nlohmann::json(s.publisher_since_s) : nlohmann::json(nullptr);
   j["bytes_in"] = s.bytes_in;
   j["bitrate_in_bps"] = s.bitrate_in_bps;
@@ -30,6 +32,9 @@ nlohmann::json to_json(const StreamStats& s) {
   j["video_stream_type"] = s.video_stream_type;
   return j;
 }
+
+std::string link_label(const PushLinkStats& l) { return l.url; }
+std::string link_label(const PullLinkStats& l) { return l.upstream; }
 
 std::string escape_label(const std::string& v) {
   std::string out;
@@ -81,6 +86,14 @@ std::string node_json(const RelayState& relay) {
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["push"] = push;
+  nlohmann::json pull = nlohmann::json::array();
+  for (const PullLinkStats& p : pull_link_stats(relay.links)) {
+    pull.push_back({{"stream", p.stream}, {"upstream", p.upstream}, {"state", p.state}, {"on_demand", p.on_demand},
+                    {"since", p.since_s}, {"bytes_in", p.bytes_in}, {"connects", p.connects},
+                    {"failures", p.failures}, {"failovers", p.failovers},
+                    {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
+  }
+  j["pull"] = pull;
   j["connections"] = relay.open_connections;
   j["max_connections"] = relay.max_connections;
   j["connections_refused"] = c.connections_refused;
@@ -144,6 +157,31 @@ std::string metrics_text(const RelayState& relay) {
              [](const StreamStats& s) { return s.stalls; });
   per_stream("mpegcast_stream_cache_bytes", "gauge", "Bytes held in the stream's GOP cache.",
              [](const StreamStats& s) { return static_cast<uint64_t>(s.cache_bytes); });
+
+  // Links: one series per link, labelled by stream and peer URL (secrets masked); bounded by the config.
+  const auto pushes = push_link_stats(relay.links);
+  const auto pulls = pull_link_stats(relay.links);
+  auto per_link = [&](const char* name, const char* type, const char* help, const auto& links, auto field) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    for (const auto& l : links) {
+      o << name << "{stream=\"" << escape_label(l.stream) << "\",link=\"" << escape_label(link_label(l)) << "\"} "
+        << field(l) << '\n';
+    }
+  };
+  per_link("mpegcast_push_link_up", "gauge", "1 while the push link is connected.", pushes,
+           [](const PushLinkStats& l) { return static_cast<uint64_t>(l.connected); });
+  per_link("mpegcast_push_link_bytes_total", "counter", "TS bytes a push link wrote.", pushes,
+           [](const PushLinkStats& l) { return l.bytes_out; });
+  per_link("mpegcast_push_link_failures_total", "counter", "Connect errors, refusals and unplanned closes of a push link.",
+           pushes, [](const PushLinkStats& l) { return l.failures; });
+  per_link("mpegcast_pull_link_up", "gauge", "1 while the pull link receives the stream.", pulls,
+           [](const PullLinkStats& l) { return static_cast<uint64_t>(l.state == "receiving"); });
+  per_link("mpegcast_pull_link_bytes_total", "counter", "TS bytes a pull link received.", pulls,
+           [](const PullLinkStats& l) { return l.bytes_in; });
+  per_link("mpegcast_pull_link_failures_total", "counter", "Connect errors, refusals and unplanned closes of a pull link.",
+           pulls, [](const PullLinkStats& l) { return l.failures; });
+  per_link("mpegcast_pull_link_failovers_total", "counter", "Hand-overs of a pull link to its next upstream.", pulls,
+           [](const PullLinkStats& l) { return l.failovers; });
   return o.str();
 }
 

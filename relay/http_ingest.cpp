@@ -164,6 +164,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       respond(refusal_of(err));
       return false;
     }
+    stream_->publisher_kind = via.empty() ? "connection" : "push";
     stream_->via = std::move(via);
     state_ = State::publishing;
     deadline_.attached_ms = now_ms();

@@ -1,5 +1,7 @@
 #include "relay_config.h"
 
+#include <cctype>
+
 #include "cascade_via.h"
 #include "link_scheme.h"
 #include "log.h"
@@ -67,6 +69,47 @@ std::vector<PushConfig> push_links(ConfigSection& root) {
       if (q.stream == p.stream && q.url == p.url) s.fail("url", "the same stream and url are listed twice");
     }
     p.target = *u;
+    s.check_unknown();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+/// True when `glob` is a stream name or a glob over names ([A-Za-z0-9_-] plus * ? [ ] !).
+bool valid_stream_glob(const std::string& glob) {
+  if (glob.empty() || glob.size() > 64) return false;
+  for (char ch : glob) {
+    const bool name_char = std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    if (!name_char && std::string("*?[]!").find(ch) == std::string::npos) return false;
+  }
+  return true;
+}
+
+/// The `pull` list: rules mapping stream names to upstream relays.
+std::vector<PullConfig> pull_rules(ConfigSection& root) {
+  std::vector<PullConfig> out;
+  for (ConfigSection& s : root.groups("pull")) {
+    PullConfig p;
+    p.streams = s.string("streams", "", 64);
+    if (!valid_stream_glob(p.streams)) s.fail("streams", "missing, or not a stream name or a glob of [A-Za-z0-9_-*?[]!]");
+    p.on_demand = s.boolean("on_demand", p.on_demand);
+    if (!p.on_demand && !valid_stream_name(p.streams)) {
+      s.fail("streams", "a static pull (on_demand = false) needs one stream name, not a glob");
+    }
+    p.idle_timeout_s = s.integer("idle_timeout_s", p.idle_timeout_s, 0, 86400);
+    p.start_timeout_s = s.integer("start_timeout_s", p.start_timeout_s, 1, 600);
+    p.upstream_urls = s.strings("upstreams");
+    if (p.upstream_urls.empty()) s.fail("upstreams", "needs at least one upstream URL, e.g. [ \"http://origin:8080\" ]");
+    if (p.upstream_urls.size() > 16) s.fail("upstreams", "at most 16 upstreams");
+    for (const std::string& text : p.upstream_urls) {
+      auto u = parse_url(text);
+      if (!u) s.fail("upstreams", "\"" + redact_url(text) + "\" is not scheme://HOST[:PORT]");
+      const LinkScheme* scheme = find_link_scheme(u->scheme);
+      if (!scheme || !scheme->pull) s.fail("upstreams", "scheme \"" + u->scheme + "\" is not " + link_schemes_text(true));
+      if (u->path != "/") s.fail("upstreams", "\"" + redact_url(text) + "\": give the relay's base URL (the link adds /live/STREAM)");
+      if (u->port == 0) u->port = scheme->default_port;
+      p.upstreams.push_back(*u);
+    }
     s.check_unknown();
     out.push_back(std::move(p));
   }
@@ -150,6 +193,7 @@ RelayConfig load_relay_config(ConfigFile& file) {
     c.streams.emplace(name, p);
   }
   c.push = push_links(root);
+  c.pull = pull_rules(root);
   root.check_unknown();
   return c;
 }

@@ -34,6 +34,17 @@ struct PushConfig {
   Url target;       // parsed `url`; port filled in (80 for http/ws when absent)
 };
 
+/// A pull rule (relay.conf `pull` list): streams matching `streams` are fetched from the first
+/// upstream that has them (GET <upstream>/live/<stream>.ts, or ws://…/live/<stream>).
+struct PullConfig {
+  std::string streams;                 // a stream name or a glob ("*", "cam*")
+  std::vector<std::string> upstream_urls;  // as configured (may hold secrets), tried in order
+  std::vector<Url> upstreams;          // parsed, port filled in
+  bool on_demand = true;               // pull only while somebody here watches (else always)
+  int64_t idle_timeout_s = 10;         // on demand: stop this long after the last local subscriber left
+  int64_t start_timeout_s = 5;         // on demand: no upstream has the stream within this → 404 / 4404
+};
+
 /// Everything the relay reads from its config file (every field has its default here).
 struct RelayConfig {
   std::string node_id;                       // "" → host name
@@ -62,6 +73,7 @@ struct RelayConfig {
   std::vector<RawIngestConfig> tcp_ingest;
   std::vector<RawIngestConfig> udp_ingest;
   std::vector<PushConfig> push;               // downstream push links
+  std::vector<PullConfig> pull;               // upstream pull rules, first match wins
   int64_t cascade_max_hops = 8;              // a push that passed more relays than this is refused
 };
 

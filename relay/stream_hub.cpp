@@ -21,7 +21,7 @@ const char* to_string(PublishResult r) {
 const char* to_string(SubscriberClose why) {
   switch (why) {
     case SubscriberClose::stalled: return "stalled: no progress for stall_timeout_s";
-    case SubscriberClose::no_publisher: return "no publisher within publisher_wait_s";
+    case SubscriberClose::no_publisher: return "nothing published the stream in time";
   }
   return "?";
 }
@@ -204,6 +204,10 @@ StreamStats Stream::stats() const {
   s.name = name_;
   s.has_publisher = publisher_ != nullptr;
   s.publisher = publisher_peer_;
+  if (publisher_) {
+    s.publisher_kind = publisher_kind;
+    s.via = via;
+  }
   s.publisher_since_s = publisher_since_s_;
   s.bytes_in = bytes_in_;
   s.bitrate_in_bps = bitrate_bps_;
@@ -273,6 +277,7 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   st->publisher_ = owner;
   st->publisher_peer_ = peer;
   st->via.clear();  // the ingest sets the new publisher's path, if it has one
+  st->publisher_kind = "connection";  // likewise its kind
   st->publisher_since_s_ = wall_time_s();
   st->last_input_ms_ = now_ms;
   ++st->publishers_total_;
@@ -332,7 +337,8 @@ void StreamHub::detach_publisher(Stream* st, PublisherOwner* owner) {
   st->publisher_since_s_ = 0;
 }
 
-Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error) {
+Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error,
+                                 const std::vector<std::string>* via) {
   error = HubError::none;
   if (subscriber_total_ >= config_.max_subscribers) {
     error = HubError::too_many_subscribers;
@@ -350,7 +356,10 @@ Subscriber* StreamHub::subscribe(const std::string& name, SubscriberOwner* owner
   st->subscribers_.push_back(std::move(owned));
   ++subscriber_total_;
   st->position_at_newest_keyframe(*s);
-  if (st->subscribers_.size() == 1) demand_changed(st->name_, true);
+  if (st->subscribers_.size() == 1) {
+    st->demand_via = via ? *via : std::vector<std::string>();
+    demand_changed(st->name_, true);
+  }
   return s;
 }
 
@@ -368,6 +377,17 @@ void StreamHub::unsubscribe(Subscriber* s) {
   subs.pop_back();  // destroys s
   --subscriber_total_;
   if (subs.empty()) demand_changed(st->name_, false);
+}
+
+void StreamHub::refuse_waiting(const std::string& name) {
+  Stream* st = find(name);
+  if (!st || st->publisher_) return;
+  for (size_t i = 0; i < st->subscribers_.size(); ++i) {
+    Subscriber* s = st->subscribers_[i].get();
+    if (s->closing_) continue;
+    s->closing_ = true;
+    s->owner_->close(SubscriberClose::no_publisher);
+  }
 }
 
 void StreamHub::flush_due(int64_t now_ms) {

@@ -120,6 +120,8 @@ struct StreamStats {
   std::string name;
   bool has_publisher = false;
   std::string publisher;             // peer address of the publisher ("" when none)
+  std::string publisher_kind;        // "connection", "push" (from an upstream relay) or "pull" ("" when none)
+  std::vector<std::string> via;      // relays the publisher's data passed, upstream first
   int64_t publisher_since_s = 0;     // wall clock, seconds since the epoch
   uint64_t bytes_in = 0;
   uint64_t bitrate_in_bps = 0;       // over the last ~2 s
@@ -155,6 +157,12 @@ class Stream {
   uint64_t newest_seq() const { return ring_.empty() ? 0 : ring_.back()->seq; }
   /// Relays the current publisher's data passed (X-Mpegcast-Via, upstream first); set by the ingest after attach_publisher, empty for a direct publisher. Push links send it plus their node id.
   std::vector<std::string> via;
+  /// Relays the request of the subscriber that made the demand passed (a downstream pull), for
+  /// a pull link to send upstream so that a pull loop is refused. Empty for a local viewer.
+  std::vector<std::string> demand_via;
+  /// How the current publisher reaches the relay, for the API: "connection" (a publisher's own
+  /// connection), "push" (a push link of an upstream relay), "pull" (this relay's pull link).
+  std::string publisher_kind;
 
  private:
   friend class StreamHub;
@@ -226,9 +234,15 @@ class StreamHub {
   /// The transport then calls Subscriber::next() from its writable callback until it returns
   /// nullptr; after that the hub calls owner->wake() when there is more.
   /// Returns nullptr with `error` set when a limit is reached or the name is invalid.
-  Subscriber* subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error);
+  /// `via`: the relays a downstream pull request passed (its X-Mpegcast-Via); kept as the
+  /// stream's demand_via when this subscriber makes the demand (a pull link sends it upstream).
+  Subscriber* subscribe(const std::string& name, SubscriberOwner* owner, int64_t now_ms, HubError& error,
+                        const std::vector<std::string>* via = nullptr);
   /// Removes the subscriber (it must not be used afterwards).
   void unsubscribe(Subscriber* subscriber);
+  /// Sends every subscriber of `name` away with SubscriberClose::no_publisher (a pull found no
+  /// upstream with the stream). Does nothing when the stream has a publisher.
+  void refuse_waiting(const std::string& name);
 
   /// With coalesce_ms > 0: emits the chunks that have waited coalesce_ms (and wakes their
   /// subscribers). Call at the time set_flush_scheduler's callback asked for.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api_json.h"
+#include "cascade_via.h"
 #include "connection_limit.h"
 #include "http_admission.h"
 #include "log.h"
@@ -37,6 +38,20 @@ std::string request_path(lws* wsi) {
 }
 
 std::string peer_of(lws* wsi) { return peer_address(lws_get_socket_fd(wsi)); }
+
+/// The X-Mpegcast-Via list of a request (a downstream relay's pull), empty when absent.
+std::vector<std::string> request_via(lws* wsi) {
+  char buf[2048];
+  const int n = lws_hdr_custom_copy(wsi, buf, sizeof buf, "x-mpegcast-via:", 15);
+  return n > 0 ? parse_via(std::string_view(buf, static_cast<size_t>(n))) : std::vector<std::string>();
+}
+
+/// Refuses a pull whose path already holds this relay (a loop) or is too long (508).
+std::optional<Refusal> check_request_via(lws* wsi, const std::vector<std::string>& via) {
+  const RelayState& relay = relay_state(wsi);
+  if (via.empty() || check_via(via, relay.node_id, relay.config.cascade_max_hops).empty()) return std::nullopt;
+  return Refusal::loop_detected;
+}
 
 /// "METHOD /path" of the request lws parsed, for log lines (at most 80 bytes of the path).
 std::string request_line(lws* wsi) {
@@ -91,6 +106,7 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
       const std::string path = request_path(wsi);
       std::optional<Refusal> refusal = check_viewer_request(wsi);
       if (!refusal && path != "/" && live_stream_name(path, false).empty()) refusal = Refusal::not_found;
+      if (!refusal) refusal = check_request_via(wsi, request_via(wsi));
       if (!refusal) return true;
       log_refusal(wsi, *refusal, "WebSocket upgrade to " + path);
       write_refusal(wsi, *refusal);
@@ -101,7 +117,8 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
       RelayState& relay = relay_state(wsi);
       const std::string path = request_path(wsi);
       const std::string name = path == "/" ? relay.config.default_stream : live_stream_name(path, false);
-      if (std::optional<Refusal> r = pss->make(wsi, relay, true)->join(name)) rc = close_websocket(wsi, *r);
+      const std::vector<std::string> via = request_via(wsi);
+      if (std::optional<Refusal> r = pss->make(wsi, relay, true)->join(name, via)) rc = close_websocket(wsi, *r);
       return true;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -135,7 +152,11 @@ int respond(lws* wsi, unsigned status, const char* content_type, const std::stri
 
 /// GET /live/<name>.ts: an HTTP-TS viewer (its head goes out with the first chunk).
 int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
-  if (std::optional<Refusal> r = pss->make(wsi, relay_state(wsi), false)->join(name)) {
+  const std::vector<std::string> via = request_via(wsi);
+  std::optional<Refusal> r = check_request_via(wsi, via);
+  if (r) log_refusal(wsi, *r, "pull of " + name + " via " + format_via(via));
+  if (!r) r = pss->make(wsi, relay_state(wsi), false)->join(name, via);
+  if (r) {
     pss->destroy();
     const RefusalAnswer& a = answer(*r);
     return respond(wsi, static_cast<unsigned>(a.http_status), "text/plain", std::string(a.phrase) + "\n");

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "cascade_via.h"
 #include "clock.h"
 #include "log.h"
 #include "log_limiter.h"
@@ -72,9 +73,9 @@ ViewerSession::~ViewerSession() {
   relay_.periodic.erase(this);
 }
 
-std::optional<Refusal> ViewerSession::join(const std::string& name) {
+std::optional<Refusal> ViewerSession::join(const std::string& name, const std::vector<std::string>& via) {
   HubError err = HubError::none;
-  sub_ = relay_.hub.subscribe(name, this, now_ms(), err);
+  sub_ = relay_.hub.subscribe(name, this, now_ms(), err, &via);
   if (!sub_) {
     ++relay_.counters.viewer_refused;
     MC_LOG_LIMITED(relay_.peer_log, address_, LOG_WARN, "viewer %s: /live/%s refused: %s", peer_.c_str(),
@@ -203,7 +204,15 @@ bool ViewerSession::send_http_head() {
   unsigned char* end = buf + sizeof buf - 1;
   static const char kNoCache[] = "no-cache, no-store";
   static const char kAnyOrigin[] = "*";
+  // The relays the data passed, ending with this one: a relay pulling from us sends it on with
+  // its pushes, so loops and depth are checked along the whole tree.
+  std::vector<std::string> path = sub_->stream().via;
+  path.push_back(relay_.node_id);
+  const std::string via = format_via(path);
   if (lws_add_http_common_headers(wsi_, HTTP_STATUS_OK, "video/mp2t", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+      lws_add_http_header_by_name(wsi_, reinterpret_cast<const unsigned char*>("x-mpegcast-via:"),
+                                  reinterpret_cast<const unsigned char*>(via.data()), static_cast<int>(via.size()), &p,
+                                  end) ||
       lws_add_http_header_by_token(wsi_, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>(kNoCache),
                                    sizeof kNoCache - 1, &p, end) ||
       lws_add_http_header_by_token(wsi_, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,

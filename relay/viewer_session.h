@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "refusal.h"
 #include "relay_state.h"
@@ -38,7 +39,9 @@ class ViewerSession final : public SubscriberOwner, public PeriodicTask {
   /// bad name) or nullopt. An HTTP-TS viewer's 200 head goes out with its first chunk; until a
   /// publisher sends one, nothing is written (a stream that never gets one: 404 after
   /// publisher_wait_s).
-  std::optional<Refusal> join(const std::string& name);
+  /// `via`: the relays a downstream pull passed (its X-Mpegcast-Via), handed to the hub as the
+  /// stream's demand path.
+  std::optional<Refusal> join(const std::string& name, const std::vector<std::string>& via = {});
 
   /// Writable callback. Returns -1 to close.
   int on_writable();

@@ -12,8 +12,9 @@
 
 namespace mpegcast::test {
 
-RelayProcess::RelayProcess(const std::string& config_text, const std::string& tag)
-    : viewer_port_(free_port()), ingest_port_(free_port()) {
+RelayProcess::RelayProcess(const std::string& config_text, const std::string& tag, uint16_t viewer_port,
+                           uint16_t ingest_port)
+    : viewer_port_(viewer_port ? viewer_port : free_port()), ingest_port_(ingest_port ? ingest_port : free_port()) {
   while (ingest_port_ == viewer_port_) ingest_port_ = free_port();
   const std::string conf = test_log_dir() + "/" + tag + ".conf";
   std::ofstream(conf) << config_text;

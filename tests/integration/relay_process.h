@@ -17,7 +17,10 @@ namespace mpegcast::test {
 /// and ingest listeners on free 127.0.0.1 ports. REQUIREs its "ready" line within 10 s.
 class RelayProcess {
  public:
-  RelayProcess(const std::string& config_text, const std::string& tag);
+  /// `viewer_port` / `ingest_port` 0: a free port (give one when another relay's config must
+  /// name this relay before it starts).
+  RelayProcess(const std::string& config_text, const std::string& tag, uint16_t viewer_port = 0,
+               uint16_t ingest_port = 0);
   uint16_t viewer_port() const { return viewer_port_; }
   uint16_t ingest_port() const { return ingest_port_; }
   Process& proc() { return *proc_; }
