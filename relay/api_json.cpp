@@ -71,6 +71,7 @@ std::string node_json(const RelayState& relay) {
   j["streams"] = relay.hub.stream_count();
   j["viewers"] = relay.hub.subscriber_count();
   j["viewer_port"] = relay.viewer_port;
+  j["api_port"] = relay.api_port;
   j["ingest_port"] = relay.ingest_port;
   j["ingest_connections"] = c.ingest_connections;
   j["ingest_refused"] = c.ingest_refused;

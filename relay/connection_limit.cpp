@@ -92,6 +92,8 @@ bool account_connection(lws* wsi, lws_callback_reasons reason, void* in, int& rc
   }
 }
 
+bool admit_accepted(RelayState& relay, int fd) { return filter_connection(relay, fd) == 0; }
+
 int64_t fit_open_file_limit(int64_t max_connections) {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_connections;

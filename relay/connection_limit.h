@@ -8,6 +8,8 @@
 
 namespace mpegcast::relay {
 
+struct RelayState;
+
 /// Call first in the callback of each listening vhost's protocols[0]. Counts open connections
 /// (LWS_CALLBACK_WSI_CREATE / LWS_CALLBACK_WSI_DESTROY) in RelayState::open_connections and per
 /// peer address, and at LWS_CALLBACK_FILTER_NETWORK_CONNECTION refuses a new one (lws then closes
@@ -16,6 +18,10 @@ namespace mpegcast::relay {
 /// address for the per-address cap). Returns true when `reason` was one of those three, with `rc`
 /// the callback's return value.
 bool account_connection(lws* wsi, lws_callback_reasons reason, void* in, int& rc);
+
+/// The same admission for a socket the relay accepted itself (the reuse_port listener, see
+/// shared_listener.h): true to admit (then adopt it into lws at once), false to close it.
+bool admit_accepted(RelayState& relay, int fd);
 
 /// Fits the process's soft RLIMIT_NOFILE to max_connections plus a reserve (listeners, UDP
 /// sockets, logs, lws's own descriptors), within the hard limit, so accept() never fails with

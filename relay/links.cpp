@@ -140,7 +140,7 @@ LinksPtr start_links(lws_context* context, RelayState& relay) {
   vi.vhost_name = "links";
   vi.port = CONTEXT_PORT_NO_LISTEN;
   vi.protocols = protocols;
-  vi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  vi.options = 0;  // links may connect to IPv6 addresses
   lws_vhost* vhost = lws_create_vhost(context, &vi);
   if (!vhost) {
     LOG_ERR("links: cannot create the client vhost for %zu push links and %zu pull rules", relay.config.push.size(),

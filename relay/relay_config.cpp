@@ -127,6 +127,11 @@ RelayConfig load_relay_config(ConfigFile& file) {
   c.log_level = root.choice("log_level", c.log_level, {"err", "warning", "notice", "info", "debug"});
   c.event_loop = root.choice("event_loop", c.event_loop, {"epoll", "poll"});
   c.listen = listen_key(root, "listen", c.listen);
+  c.reuse_port = root.boolean("reuse_port", c.reuse_port);
+  if (root.has("api_listen") && !root.string("api_listen", "", 300).empty()) {
+    c.api_listen = listen_key(root, "api_listen", c.api_listen);
+    if (c.api_listen.port == 0) root.fail("api_listen", "needs a port");
+  }
   c.ingest_listen = listen_key(root, "ingest_listen", c.ingest_listen);
   c.web_root = root.string("web_root", c.web_root);
   c.default_stream = root.string("default_stream", c.default_stream);

@@ -53,6 +53,8 @@ struct RelayConfig {
   /// costs more CPU per viewer (kept for troubleshooting, and used when libev is unavailable).
   std::string event_loop = "epoll";
   ListenAddress listen{"0.0.0.0", 8080};     // viewers: web, API, WS, HTTP-TS
+  bool reuse_port = false;                   // share the viewer port with other instances (SO_REUSEPORT)
+  ListenAddress api_listen{"127.0.0.1", 0};  // this instance's own API/metrics listener (port 0: none)
   ListenAddress ingest_listen{"127.0.0.1", 8081};  // publishers
   std::string web_root = MPEGCAST_DEFAULT_WEB_ROOT;  // ${datadir}/mpegcast/web, set by CMake
   std::string default_stream = "live";       // target of the JSMpeg-compatible POST /<secret>

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "links.h"
 #include "log_limiter.h"
 #include "relay_state.h"
+#include "shared_listener.h"
 #include "version.h"
 #include "viewer_egress.h"
 #include "ws_ingest.h"
@@ -67,6 +69,27 @@ const char* ev_backend_name(unsigned backend) {
 /// Returns nullptr when libev cannot make a loop (the relay then runs lws's poll loop).
 std::unique_ptr<struct ev_loop, EvLoopDeleter> make_ev_loop() {
   return std::unique_ptr<struct ev_loop, EvLoopDeleter>(ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV));
+}
+
+/// node_id when relay.conf leaves it empty: the host name, plus "-<instance>" when the relay runs
+/// as a systemd template instance other than "relay" (the unit sets MPEGCAST_INSTANCE=%i), so the
+/// instances of one node (topology 2: mpegcast-relay@edge1, @edge2) have ids of their own.
+std::string default_node_id() {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  std::string id = host;
+  const char* instance = std::getenv("MPEGCAST_INSTANCE");
+  if (instance && *instance && std::strcmp(instance, "relay") != 0) id += std::string("-") + instance;
+  std::string clean;  // a node id is printable ASCII without ',' or spaces (cascade_via.h)
+  for (char c : id) clean += (c > ' ' && c < 0x7f && c != ',') ? c : '_';
+  return clean.substr(0, 64);
+}
+
+/// The vhost option for a listener on `host`: IPv6 only for an IPv6 address ("::" is every
+/// address of both families). lws 4.1 mis-parses an IPv4 address as a listen address while IPv6
+/// is on (it writes it into a sockaddr_in6 at the IPv4 offsets), so IPv4 listeners keep IPv6 off.
+uint64_t ip_family_option(const std::string& host) {
+  return host.find(':') == std::string::npos ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0;
 }
 
 /// Coalescing (hub.coalesce_ms > 0): one timer, armed for the earliest held chunk's due time
@@ -149,12 +172,7 @@ int run_relay(RelayConfig config) {
   auto relay = std::make_unique<RelayState>(std::move(config));
   const RelayConfig& cfg = relay->config;
   relay->started_s = wall_time_s();
-  relay->node_id = cfg.node_id;
-  if (relay->node_id.empty()) {
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    relay->node_id = host;
-  }
+  relay->node_id = cfg.node_id.empty() ? default_node_id() : cfg.node_id;
 
   lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LogLevel::debug) ? LLL_NOTICE : 0), lws_log_to_ours);
 
@@ -167,7 +185,7 @@ int run_relay(RelayConfig config) {
   }
   void* foreign_loops[1] = {loop.get()};
   lws_context_creation_info ci{};
-  ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+  ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   if (loop) {
     ci.options |= LWS_SERVER_OPTION_LIBEV;
     ci.foreign_loops = foreign_loops;
@@ -196,10 +214,11 @@ int run_relay(RelayConfig config) {
   // protocols[0] serves HTTP and WebSocket upgrades without a subprotocol. (Marking a later
   // protocol "default" with a pvo instead makes lws 4.1 answer the 2nd request on a kept-alive
   // connection with the 1st one's headers.)
-  static lws_protocols viewer_protocols[3];
+  static lws_protocols viewer_protocols[4];
   viewer_protocols[0] = viewer_protocol("mpegcast-live");
   viewer_protocols[1] = viewer_protocol("null");  // JSMpeg 2017–2022 sends "Sec-WebSocket-Protocol: null"
-  viewer_protocols[2] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  viewer_protocols[2] = shared_listener_protocol();  // reuse_port: the listening socket of our own
+  viewer_protocols[3] = lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
   static lws_http_mount mounts[5];
   std::memset(mounts, 0, sizeof mounts);
@@ -241,7 +260,7 @@ int run_relay(RelayConfig config) {
 
   lws_context_creation_info vi{};
   vi.vhost_name = "viewers";
-  vi.port = cfg.listen.port;
+  vi.port = cfg.reuse_port ? CONTEXT_PORT_NO_LISTEN_SERVER : cfg.listen.port;
   vi.iface = viewer_iface == "0.0.0.0" ? nullptr : viewer_iface.c_str();
   vi.protocols = viewer_protocols;
   vi.mounts = mounts;
@@ -249,7 +268,7 @@ int run_relay(RelayConfig config) {
   // What lws cannot parse as HTTP (junk, an unknown method) and CONNECT become raw connections
   // of protocols[0], which answers 400 / 405 and closes (http_admission.h); without this lws
   // answers junk with 403 and keeps a CONNECT open as a tunnel with no timeout.
-  vi.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+  vi.options = ip_family_option(cfg.listen.host) | LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
   vi.listen_accept_role = "raw-skt";
   vi.listen_accept_protocol = "mpegcast-live";
   vi.max_http_header_data = ci.max_http_header_data;
@@ -258,10 +277,43 @@ int run_relay(RelayConfig config) {
   // kept-alive requests) for timeout_secs_ah_idle, 10 s unless set: the head deadline.
   vi.timeout_secs_ah_idle = ci.timeout_secs;
   lws_vhost* viewers = lws_create_vhost(context.get(), &vi);
+  // reuse_port: several relay instances share the viewer port; the kernel spreads the accepted
+  // connections over them (SO_REUSEPORT; topology 2). See shared_listener.h for why it is ours.
+  SharedListenerPtr shared_viewers;
+  if (viewers && cfg.reuse_port) {
+    shared_viewers = open_shared_listener(*relay, cfg.listen, viewers, viewers);
+    if (!shared_viewers) return 1;
+  }
   if (!viewers) {
     LOG_ERR("cannot listen for viewers on %s:%d (in use, or not an address of this host?)", cfg.listen.host.c_str(),
             cfg.listen.port);
     return 1;
+  }
+
+  // api_listen: this instance's own listener for /api, /metrics and /healthz (the viewer port may
+  // be shared with other instances: reuse_port), same protocol, nothing else served there.
+  static std::string api_iface;
+  if (cfg.api_listen.port > 0) {
+    api_iface = cfg.api_listen.host;
+    static lws_http_mount api_mounts[4];  // the callback mounts only: no pages here
+    for (int i = 0; i < 4; ++i) {
+      api_mounts[i] = mounts[i];
+      api_mounts[i].mount_next = i < 3 ? &api_mounts[i + 1] : nullptr;
+    }
+    lws_context_creation_info ai = vi;
+    ai.vhost_name = "api";
+    ai.mounts = api_mounts;
+    ai.port = cfg.api_listen.port;
+    ai.iface = api_iface == "0.0.0.0" ? nullptr : api_iface.c_str();
+    ai.options = ip_family_option(cfg.api_listen.host) | LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+    relay->api_vhost = lws_create_vhost(context.get(), &ai);
+    if (!relay->api_vhost) {
+      LOG_ERR("cannot listen for the API on %s:%d (in use, or not an address of this host?)",
+              cfg.api_listen.host.c_str(), cfg.api_listen.port);
+      return 1;
+    }
+    relay->api_port = lws_get_vhost_listen_port(relay->api_vhost);
+    LOG_NOTICE("api: http://%s:%d/api/v1/node, /metrics", cfg.api_listen.host.c_str(), relay->api_port);
   }
 
   // Ingest vhost: raw sockets, HTTP parsed by http-parser (lws 4.1 cannot de-chunk request bodies).
@@ -274,7 +326,7 @@ int run_relay(RelayConfig config) {
   ii.port = cfg.ingest_listen.port;
   ii.iface = ingest_iface == "0.0.0.0" ? nullptr : ingest_iface.c_str();
   ii.protocols = ingest_protocols;
-  ii.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
+  ii.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | ip_family_option(cfg.ingest_listen.host);
   ii.listen_accept_role = "raw-skt";
   ii.listen_accept_protocol = "mpegcast-ingest";
   lws_vhost* ingest = lws_create_vhost(context.get(), &ii);
@@ -292,7 +344,7 @@ int run_relay(RelayConfig config) {
   wi.vhost_name = "ws-ingest";
   wi.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   wi.protocols = ws_ingest_protocols;
-  wi.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  wi.options = 0;
   wi.max_http_header_data = ci.max_http_header_data;
   wi.timeout_secs = ci.timeout_secs;
   wi.timeout_secs_ah_idle = ci.timeout_secs;
@@ -318,7 +370,7 @@ int run_relay(RelayConfig config) {
     ti.iface = tcp_ifaces.back() == "0.0.0.0" ? nullptr : tcp_ifaces.back().c_str();
     ti.protocols = tcp_protocols;
     ti.user = const_cast<RawIngestConfig*>(&t);
-    ti.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
+    ti.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | ip_family_option(t.listen.host);
     ti.listen_accept_role = "raw-skt";
     ti.listen_accept_protocol = "mpegcast-tcp-ingest";
     if (!lws_create_vhost(context.get(), &ti)) {
@@ -345,7 +397,7 @@ int run_relay(RelayConfig config) {
   }
   relay->links = links.get();
 
-  relay->viewer_port = lws_get_vhost_listen_port(viewers);
+  relay->viewer_port = shared_viewers ? shared_listener_port(*shared_viewers) : lws_get_vhost_listen_port(viewers);
   relay->ingest_port = lws_get_vhost_listen_port(ingest);
 
   g_context = context.get();
@@ -404,6 +456,7 @@ int run_relay(RelayConfig config) {
     lws_sul_cancel(&coalesce.sul);
     relay->hub.set_flush_scheduler(nullptr);
   }
+  shared_viewers.reset();  // its listening socket is a wsi of the context
   g_context = nullptr;
   context.reset();
   return 0;

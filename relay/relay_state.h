@@ -65,7 +65,9 @@ struct RelayState {
   LogLimiter peer_log;
   std::unordered_set<PeriodicTask*> periodic;  // e.g. WebSocket viewers' receive budget
   lws_context* context = nullptr;        // the relay's lws context (set while serving)
-  lws_vhost* ws_ingest_vhost = nullptr;  // listener-less vhost that WebSocket publishers are handed to
+  lws_vhost* ws_ingest_vhost = nullptr;
+  lws_vhost* api_vhost = nullptr;        // api_listen's vhost (null: none)
+  int api_port = 0;  // listener-less vhost that WebSocket publishers are handed to
   const Links* links = nullptr;        // push and pull links, for the API (null: none started)
   std::unique_ptr<Resolver> resolver;   // host names off the service thread (set while serving)
 };

@@ -107,6 +107,7 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
       std::optional<Refusal> refusal = check_viewer_request(wsi);
       if (!refusal && path != "/" && live_stream_name(path, false).empty()) refusal = Refusal::not_found;
       if (!refusal) refusal = check_request_via(wsi, request_via(wsi));
+      if (!refusal && lws_get_vhost(wsi) == relay_state(wsi).api_vhost) refusal = Refusal::not_found;
       if (!refusal) return true;
       log_refusal(wsi, *refusal, "WebSocket upgrade to " + path);
       write_refusal(wsi, *refusal);
@@ -169,6 +170,10 @@ int route(lws* wsi, ViewerPss* pss) {
   RelayState& relay = relay_state(wsi);
   ++relay.counters.http_requests;
   const std::string path = request_path(wsi);
+  const bool api_only = lws_get_vhost(wsi) == relay.api_vhost;
+  if (api_only && path.rfind("/api/", 0) != 0 && path != "/metrics" && path != "/healthz") {
+    return respond(wsi, 404, "text/plain", "this listener serves /api/v1/…, /metrics and /healthz only\n");
+  }
   if (path.rfind("/live/", 0) == 0) {
     const std::string name = live_stream_name(path, true);
     if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts or ws://…/live/<stream>\n");

@@ -9,6 +9,7 @@
 
 #include "collect.h"
 #include "free_port.h"
+#include "http_get.h"
 #include "decode_ts.h"
 #include "http_stream_reader.h"
 #include "relay_process.h"
@@ -198,4 +199,49 @@ BOOST_AUTO_TEST_CASE(a_pull_loop_is_refused_with_508_and_carries_nothing) {
   BOOST_TEST(b_viewers <= 3);
   BOOST_TEST(count_lines(b.proc().log_text(), "<4>pull ghost from .*refused by the upstream: 508") == 1,
              "B logged the refused pull more than once per change");
+}
+
+BOOST_AUTO_TEST_CASE(topology_2_instances_share_the_viewer_port_and_pull_from_the_origin) {
+  RelayProcess origin("node_id = \"origin\";\n", "t2-origin");
+  auto capture = start_capture(ingest_url(origin, "cam1"));
+  origin.wait_live("cam1");
+  const uint16_t shared = free_port();
+  std::vector<std::unique_ptr<RelayProcess>> instances;
+  std::vector<uint16_t> api_ports;
+  for (int i = 1; i <= 3; ++i) {
+    api_ports.push_back(free_port());
+    instances.push_back(std::make_unique<RelayProcess>(
+        "node_id = \"instance" + std::to_string(i) + "\";\nreuse_port = true;\napi_listen = \"127.0.0.1:" +
+            std::to_string(api_ports.back()) + "\";\n" + pull_rule("*", {base_url(origin)}, 5),
+        "t2-instance" + std::to_string(i), shared));
+  }
+  std::vector<std::unique_ptr<WsClient>> viewers_ws;
+  for (int i = 0; i < 30; ++i) {
+    viewers_ws.push_back(std::make_unique<WsClient>(shared, "/live/cam1"));
+    BOOST_TEST_REQUIRE(viewers_ws.back()->connect(), "viewer " << i << ": " << viewers_ws.back()->error());
+  }
+  // Read all viewers round-robin for 3 s.
+  const auto t0 = Clock::now();
+  while (secs_since(t0) < 3.5) {
+    for (auto& v : viewers_ws) BOOST_TEST_REQUIRE(v->read_for(5), v->error());
+  }
+  // Each instance's own API listener (the shared viewer port reaches any of them).
+  int with_viewers = 0, total = 0;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    const HttpResponse r = http_get(api_ports[i], "/api/v1/streams/cam1", 3000);
+    const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    const int n = j.is_object() ? j.value("viewers", 0) : 0;
+    BOOST_TEST_MESSAGE("instance" << i + 1 << ": " << n << " viewers");
+    with_viewers += n > 0;
+    total += n;
+  }
+  BOOST_TEST(http_get(api_ports[0], "/player.html", 3000).status == 404, "the API listener serves pages");
+  BOOST_TEST(total == 30);
+  BOOST_TEST(with_viewers == 3, "the kernel did not spread the viewers over the three instances");
+  BOOST_TEST(viewers(origin, "cam1") == 3, "each instance should pull once from the origin");
+  for (size_t i = 0; i < viewers_ws.size(); ++i) {
+    const DecodeResult r = decode_ts(viewers_ws[i]->data());
+    BOOST_TEST(r.frames_decoded >= 0.8 * 25 * 2.5, "viewer " << i << ": " << r.summary());
+    BOOST_TEST(r.errors == 0, "viewer " << i << ": " << r.error_text);
+  }
 }
