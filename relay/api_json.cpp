@@ -1,5 +1,11 @@
 #include "api_json.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -10,20 +16,40 @@
 namespace mpegcast::relay {
 namespace {
 
+nlohmann::json or_null(const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
+/// One stream's document (field by field in docs/api.md).
 nlohmann::json to_json(const StreamStats& s) {
   nlohmann::json j;
   j["name"] = s.name;
   j["publisher"] = s.has_publisher ? nlohmann::json(s.publisher) : nlohmann::json(nullptr);
-  j["publisher_kind"] = s.has_publisher ? nlohmann::json(s.publisher_kind) : nlohmann::json(nullptr);
+  j["publisher_kind"] = s.has_publisher ? or_null(s.publisher_kind) : nlohmann::json(nullptr);
+  j["publisher_protocol"] = s.has_publisher ? or_null(s.publisher_protocol) : nlohmann::json(nullptr);
   j["via"] = s.via;
   j["connected_since"] = s.has_publisher ? nlohmann::json(s.publisher_since_s) : nlohmann::json(nullptr);
+  j["uptime_s"] = std::max<int64_t>(0, wall_time_s() - s.created_s);
+  if (s.video.width > 0) {
+    j["video"] = {{"codec", s.video.codec}, {"width", s.video.width}, {"height", s.video.height},
+                  {"fps", s.video.fps > 0 ? nlohmann::json(std::round(s.video.fps * 1000) / 1000) : nlohmann::json(nullptr)}};
+  } else {
+    j["video"] = s.video_stream_type ? nlohmann::json{{"codec", or_null(codec_name(s.video_stream_type))}, {"width", nullptr},
+                                                      {"height", nullptr}, {"fps", nullptr}}
+                                     : nlohmann::json(nullptr);
+  }
+  j["audio"] = s.audio_codec.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"codec", s.audio_codec}};
   j["bytes_in"] = s.bytes_in;
+  j["bytes_out"] = s.bytes_out;
   j["bitrate_in_bps"] = s.bitrate_in_bps;
+  j["bitrate_out_bps"] = s.bitrate_out_bps;
   j["viewers"] = s.subscribers;
+  nlohmann::json by_egress = {{"websocket", 0}, {"http-ts", 0}, {"push", 0}};
+  for (const auto& [egress, n] : s.subscribers_by_egress) by_egress[egress] = n;
+  j["subscribers_by_egress"] = by_egress;
   j["chunks"] = s.chunks;
   j["keyframes"] = s.keyframes;
   j["gop_ms"] = s.gop_ms;
   j["discarded_bytes"] = s.discarded_bytes;
+  j["resyncs"] = s.resyncs;
   j["cc_errors"] = s.cc_errors;
   j["lag_skips"] = s.lag_skips;
   j["stalled_viewers_closed"] = s.stalls;
@@ -31,6 +57,22 @@ nlohmann::json to_json(const StreamStats& s) {
   j["cache_bytes"] = s.cache_bytes;
   j["video_stream_type"] = s.video_stream_type;
   return j;
+}
+
+/// CPU seconds (user + system) and resident memory of this process.
+void process_usage(double& cpu_s, uint64_t& rss_bytes) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  rss_bytes = 0;
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, rss_pages = 0;
+  if (statm >> size_pages >> rss_pages) rss_bytes = rss_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string address_text(const std::string& host, int port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 std::string link_label(const PushLinkStats& l) { return l.url; }
@@ -80,10 +122,33 @@ std::string node_json(const RelayState& relay) {
   j["viewer_refused"] = c.viewer_refused;
   j["bytes_out"] = c.bytes_out;
   j["viewer_partial_writes"] = c.viewer_partial_writes;
+  j["started"] = relay.started_s;
+  double cpu_s = 0;
+  uint64_t rss = 0;
+  process_usage(cpu_s, rss);
+  j["cpu_s"] = std::round(cpu_s * 1000) / 1000;
+  j["rss_bytes"] = rss;
+  uint64_t bytes_in = 0;
+  for (const StreamStats& s : relay.hub.stats()) bytes_in += s.bytes_in;
+  j["bytes_in"] = bytes_in;
+  nlohmann::json listeners = nlohmann::json::array();
+  const RelayConfig& cfg = relay.config;
+  listeners.push_back({{"kind", "viewers"}, {"address", address_text(cfg.listen.host, relay.viewer_port)},
+                       {"reuse_port", cfg.reuse_port}});
+  listeners.push_back({{"kind", "ingest"}, {"address", address_text(cfg.ingest_listen.host, relay.ingest_port)}});
+  if (relay.api_port > 0) listeners.push_back({{"kind", "api"}, {"address", address_text(cfg.api_listen.host, relay.api_port)}});
+  for (const RawIngestConfig& t : cfg.tcp_ingest) {
+    listeners.push_back({{"kind", "tcp-ingest"}, {"address", address_text(t.listen.host, t.listen.port)}, {"stream", t.stream}});
+  }
+  for (const RawIngestConfig& u : cfg.udp_ingest) {
+    listeners.push_back({{"kind", "udp-ingest"}, {"address", address_text(u.listen.host, u.listen.port)}, {"stream", u.stream}});
+  }
+  j["listeners"] = listeners;
   nlohmann::json push = nlohmann::json::array();
   for (const PushLinkStats& p : push_link_stats(relay.links)) {
-    push.push_back({{"stream", p.stream}, {"url", p.url}, {"connected", p.connected}, {"bytes_out", p.bytes_out},
-                    {"connects", p.connects}, {"failures", p.failures},
+    push.push_back({{"stream", p.stream}, {"url", p.url}, {"state", p.connected ? "connected" : "idle"},
+                    {"connected", p.connected}, {"bytes_out", p.bytes_out},
+                    {"connects", p.connects}, {"failures", p.failures}, {"peer_node", nullptr},
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["push"] = push;
@@ -91,7 +156,7 @@ std::string node_json(const RelayState& relay) {
   for (const PullLinkStats& p : pull_link_stats(relay.links)) {
     pull.push_back({{"stream", p.stream}, {"upstream", p.upstream}, {"state", p.state}, {"on_demand", p.on_demand},
                     {"since", p.since_s}, {"bytes_in", p.bytes_in}, {"connects", p.connects},
-                    {"failures", p.failures}, {"failovers", p.failovers},
+                    {"failures", p.failures}, {"failovers", p.failovers}, {"peer_node", or_null(p.peer_node)},
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["pull"] = pull;
@@ -113,6 +178,15 @@ std::string metrics_text(const RelayState& relay) {
   auto gauge = [&o](const char* name, const char* help, uint64_t v) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n" << name << ' ' << v << '\n';
   };
+  double cpu_s = 0;
+  uint64_t rss = 0;
+  process_usage(cpu_s, rss);
+  o << "# HELP process_cpu_seconds_total User and system CPU time of the relay, seconds.\n"
+       "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total "
+    << cpu_s << '\n';
+  gauge("process_resident_memory_bytes", "Resident memory of the relay, bytes.", rss);
+  gauge("process_start_time_seconds", "When the relay started, seconds since the epoch.",
+        static_cast<uint64_t>(relay.started_s));
   gauge("mpegcast_streams", "Streams known to the relay.", relay.hub.stream_count());
   gauge("mpegcast_viewers", "Connected viewers and downstream links.", relay.hub.subscriber_count());
   gauge("mpegcast_connections", "Open connections on all listeners.", static_cast<uint64_t>(relay.open_connections));
@@ -140,8 +214,38 @@ std::string metrics_text(const RelayState& relay) {
   };
   per_stream("mpegcast_stream_ingest_bytes_total", "counter", "Bytes received from publishers.",
              [](const StreamStats& s) { return s.bytes_in; });
-  per_stream("mpegcast_stream_ingest_bitrate_bps", "gauge", "Ingest bitrate over the last seconds, bit/s.",
+  per_stream("mpegcast_stream_ingest_bitrate_bps", "gauge", "Ingest bitrate over the last 5 s, bit/s.",
              [](const StreamStats& s) { return s.bitrate_in_bps; });
+  per_stream("mpegcast_stream_egress_bytes_total", "counter", "Bytes sent to the stream's viewers and links.",
+             [](const StreamStats& s) { return s.bytes_out; });
+  per_stream("mpegcast_stream_egress_bitrate_bps", "gauge", "Egress bitrate to all viewers and links over the last 5 s, bit/s.",
+             [](const StreamStats& s) { return s.bitrate_out_bps; });
+  o << "# HELP mpegcast_stream_gop_seconds Duration of the last complete GOP, seconds.\n"
+       "# TYPE mpegcast_stream_gop_seconds gauge\n";
+  for (const StreamStats& s : stats) {
+    o << "mpegcast_stream_gop_seconds{stream=\"" << escape_label(s.name) << "\"} " << static_cast<double>(s.gop_ms) / 1000
+      << '\n';
+  }
+  per_stream("mpegcast_stream_video_width_pixels", "gauge", "Video width from the newest keyframe's headers.",
+             [](const StreamStats& s) { return static_cast<uint64_t>(s.video.width); });
+  per_stream("mpegcast_stream_video_height_pixels", "gauge", "Video height from the newest keyframe's headers.",
+             [](const StreamStats& s) { return static_cast<uint64_t>(s.video.height); });
+  o << "# HELP mpegcast_stream_video_frames_per_second Frame rate from the newest keyframe's headers (0: unknown).\n"
+       "# TYPE mpegcast_stream_video_frames_per_second gauge\n";
+  for (const StreamStats& s : stats) {
+    o << "mpegcast_stream_video_frames_per_second{stream=\"" << escape_label(s.name) << "\"} " << s.video.fps << '\n';
+  }
+  per_stream("mpegcast_stream_resyncs_total", "counter", "Times TS packet sync was lost and found again.",
+             [](const StreamStats& s) { return s.resyncs; });
+  o << "# HELP mpegcast_stream_subscribers Viewers and links of the stream by egress.\n"
+       "# TYPE mpegcast_stream_subscribers gauge\n";
+  for (const StreamStats& s : stats) {
+    for (const char* egress : {"websocket", "http-ts", "push"}) {
+      const auto it = s.subscribers_by_egress.find(egress);
+      o << "mpegcast_stream_subscribers{stream=\"" << escape_label(s.name) << "\",egress=\"" << egress << "\"} "
+        << (it == s.subscribers_by_egress.end() ? 0 : it->second) << '\n';
+    }
+  }
   per_stream("mpegcast_stream_viewers", "gauge", "Viewers of the stream.",
              [](const StreamStats& s) { return static_cast<uint64_t>(s.subscribers); });
   per_stream("mpegcast_stream_publisher_up", "gauge", "1 when the stream has a publisher.",

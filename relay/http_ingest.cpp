@@ -165,6 +165,7 @@ class IngestSession final : public PublisherOwner, public HttpRequestHandler {
       return false;
     }
     stream_->publisher_kind = via.empty() ? "connection" : "push";
+    stream_->publisher_protocol = "http";
     stream_->via = std::move(via);
     state_ = State::publishing;
     deadline_.attached_ms = now_ms();

@@ -105,6 +105,7 @@ bool PullLink::on_accepted(const std::string& via) {
   stream_ptr_ = st;
   st->via = parse_via(via);
   st->publisher_kind = "pull";
+  st->publisher_protocol = rule_.upstreams[current_].scheme == "ws" ? "websocket" : "http";
   last_rx_ms_ = now_ms();
   tried_in_round_ = 0;
   LOG_NOTICE("%s: receiving from %s", name_.c_str(), upstreams_[current_]->url.c_str());
@@ -205,6 +206,7 @@ PullLinkStats PullLink::stats() const {
     if (!up->conn->last_error().empty()) s.last_error = up->conn->last_error();
   }
   if (!u.conn->last_error().empty()) s.last_error = u.conn->last_error();
+  if (stream_ptr_ && !stream_ptr_->via.empty()) s.peer_node = stream_ptr_->via.back();
   return s;
 }
 

@@ -35,6 +35,7 @@ struct PullLinkStats {
   uint64_t failures = 0;       // connect errors, refusals and unplanned closes (all upstreams)
   uint64_t failovers = 0;      // hand-overs to the next upstream
   std::string last_error;      // "" when none yet
+  std::string peer_node;       // the upstream's node id (from its X-Mpegcast-Via), "" when unknown
 };
 
 class PullLink final : public PublisherOwner, public PullSink {

@@ -57,6 +57,7 @@ class TcpPublisher final : public PublisherOwner {
                      peer_.c_str(), cfg_.stream.c_str(), to_string(err));
       return false;
     }
+    stream_->publisher_protocol = "tcp";
     LOG_NOTICE("tcp ingest %s: publishing stream %s", peer_.c_str(), cfg_.stream.c_str());
     deadline_.attached_ms = now_ms();
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, deadline_.attached_ms));
@@ -186,6 +187,7 @@ class UdpIngest final : public PublisherOwner {
       const std::string peer = "udp:" + sockaddr_text(src);
       stream_ = relay_.hub.attach_publisher(cfg_.stream, this, peer, stream_allows_takeover(relay_, cfg_.stream), now, err);
       if (!stream_) return refuse(now, src, to_string(err));
+      stream_->publisher_protocol = "udp";
       std::memcpy(&publisher_addr_, src, sizeof publisher_addr_);
       ++relay_.counters.ingest_connections;
       LOG_NOTICE("udp ingest %s: publishing stream %s", peer.c_str() + 4, cfg_.stream.c_str());

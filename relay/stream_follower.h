@@ -72,6 +72,7 @@ class StreamFollower final : public SubscriberOwner {
   // SubscriberOwner
   void wake() override { on_data_(); }
   void close(SubscriberClose why) override { on_close_(why); }
+  const char* egress() const override { return "push"; }
 
  private:
   StreamHub& hub_;

@@ -73,6 +73,7 @@ const Chunk* Subscriber::next(int64_t now_ms) {
     send_psi_ = false;
     if (st.psi_) {
       bytes_sent_ += st.psi_->size();
+      st.bytes_out_ += st.psi_->size();
       return st.psi_.get();  // the keyframe chunk follows, so there is more: no park
     }
   }
@@ -95,6 +96,7 @@ const Chunk* Subscriber::next(int64_t now_ms) {
   }
   ++next_seq_;
   bytes_sent_ += c->size();
+  st.bytes_out_ += c->size();
   if (!has_data()) park();  // caught up: the next chunk will wake us
   return c;
 }
@@ -102,7 +104,7 @@ const Chunk* Subscriber::next(int64_t now_ms) {
 // ---------------------------------------------------------------- Stream
 
 Stream::Stream(std::string name, const HubConfig& config)
-    : name_(std::move(name)), config_(config), chunker_(config.max_chunk_bytes) {
+    : name_(std::move(name)), config_(config), chunker_(config.max_chunk_bytes), created_s_(wall_time_s()) {
   chunker_.set_hold_ms(config.coalesce_ms);
 }
 
@@ -142,6 +144,11 @@ void Stream::rebuild_psi() {
 
 void Stream::on_chunk(std::shared_ptr<Chunk> chunk) {
   if (chunk->keyframe) {
+    // The format as the newest keyframe's headers say (a few KiB scanned once per GOP).
+    const KeyframeDetector& d = chunker_.detector();
+    if (auto f = video_format_of_ts(chunk->data(), chunk->size(), d.video_pid(), d.video_stream_type())) {
+      video_format_ = *f;
+    }
     if (newest_keyframe_seq_ != 0) {
       if (const Chunk* prev = at(newest_keyframe_seq_)) gop_ms_ = chunk->created_ms - prev->created_ms;
     }
@@ -190,13 +197,15 @@ void Stream::evict() {
 }
 
 void Stream::update_bitrate(int64_t now_ms) {
-  if (rate_window_start_ms_ == 0) rate_window_start_ms_ = now_ms;
-  const int64_t elapsed = now_ms - rate_window_start_ms_;
-  if (elapsed >= 2000) {
-    bitrate_bps_ = rate_bytes_ * 8000 / static_cast<uint64_t>(elapsed);
-    rate_bytes_ = 0;
-    rate_window_start_ms_ = now_ms;
-  }
+  // A ring of 6 one-second samples: the oldest is ~5 s old once it is full.
+  constexpr size_t kSamples = sizeof rate_samples_ / sizeof rate_samples_[0];
+  rate_samples_[rate_next_ % kSamples] = RateSample{now_ms, bytes_in_, bytes_out_};
+  ++rate_next_;
+  const RateSample& oldest = rate_samples_[rate_next_ >= kSamples ? rate_next_ % kSamples : 0];
+  const int64_t elapsed = now_ms - oldest.ms;
+  if (elapsed <= 0) return;
+  bitrate_in_bps_ = (bytes_in_ - oldest.in) * 8000 / static_cast<uint64_t>(elapsed);
+  bitrate_out_bps_ = (bytes_out_ - oldest.out) * 8000 / static_cast<uint64_t>(elapsed);
 }
 
 StreamStats Stream::stats() const {
@@ -206,16 +215,24 @@ StreamStats Stream::stats() const {
   s.publisher = publisher_peer_;
   if (publisher_) {
     s.publisher_kind = publisher_kind;
+    s.publisher_protocol = publisher_protocol;
     s.via = via;
   }
   s.publisher_since_s = publisher_since_s_;
   s.bytes_in = bytes_in_;
-  s.bitrate_in_bps = bitrate_bps_;
+  s.bitrate_in_bps = bitrate_in_bps_;
+  s.bitrate_out_bps = bitrate_out_bps_;
+  s.bytes_out = bytes_out_;
+  s.created_s = created_s_;
+  s.video = video_format_;
+  s.audio_codec = codec_name(chunker_.detector().audio_stream_type());
+  for (const auto& sub : subscribers_) ++s.subscribers_by_egress[sub->owner_->egress()];
   s.subscribers = subscribers_.size();
   const TsChunkerStats& cs = chunker_.stats();
   s.chunks = cs.chunks;
   s.keyframes = cs.keyframes;
   s.discarded_bytes = cs.discarded_bytes;
+  s.resyncs = cs.sync_losses;
   s.cc_errors = cs.cc_errors;
   s.lag_skips = lag_skips_;
   s.stalls = stalls_;
@@ -277,7 +294,8 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   st->publisher_ = owner;
   st->publisher_peer_ = peer;
   st->via.clear();  // the ingest sets the new publisher's path, if it has one
-  st->publisher_kind = "connection";  // likewise its kind
+  st->publisher_kind = "connection";  // likewise its kind and protocol
+  st->publisher_protocol.clear();
   st->publisher_since_s_ = wall_time_s();
   st->last_input_ms_ = now_ms;
   ++st->publishers_total_;
@@ -294,6 +312,7 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
   st->newest_keyframe_seq_ = 0;
   st->psi_.reset();
   st->psi_version_ = UINT64_MAX;
+  st->video_format_ = VideoFormat{};
   for (auto& s : st->subscribers_) {
     s->wait_keyframe_ = true;
     s->send_psi_ = false;
@@ -303,7 +322,6 @@ Stream* StreamHub::attach_publisher(const std::string& name, PublisherOwner* own
 
 PublishResult StreamHub::publish(Stream* st, const uint8_t* data, size_t len, int64_t now_ms) {
   st->bytes_in_ += len;
-  st->rate_bytes_ += len;
   st->publisher_bytes_ += len;
   st->last_input_ms_ = now_ms;
   // Token bucket: refills at max_publish_bitrate_bps, holds at most 2 s worth.

@@ -13,6 +13,7 @@
 
 #include "chunk.h"
 #include "ts_chunker.h"
+#include "video_format.h"
 
 namespace mpegcast::relay {
 
@@ -55,6 +56,9 @@ class SubscriberOwner {
   /// has nothing pending) or soon (lws_callback_on_writable). It may call next() from inside
   /// wake(); it must not unsubscribe there.
   virtual void wake() = 0;
+  /// How the subscriber takes the stream, for the API's per-egress counts: "websocket",
+  /// "http-ts", "push" (a push link), … A static string.
+  virtual const char* egress() const { return "other"; }
   /// The hub wants this subscriber gone (see SubscriberClose). The transport closes its
   /// connection and later calls StreamHub::unsubscribe(); the hub calls this once per subscriber.
   virtual void close(SubscriberClose why) = 0;
@@ -124,11 +128,19 @@ struct StreamStats {
   std::vector<std::string> via;      // relays the publisher's data passed, upstream first
   int64_t publisher_since_s = 0;     // wall clock, seconds since the epoch
   uint64_t bytes_in = 0;
-  uint64_t bitrate_in_bps = 0;       // over the last ~2 s
+  uint64_t bytes_out = 0;            // to all subscribers
+  uint64_t bitrate_in_bps = 0;       // over the last 5 s
+  uint64_t bitrate_out_bps = 0;      // over the last 5 s, all subscribers together
+  int64_t created_s = 0;             // wall clock, when the stream appeared on this relay
+  VideoFormat video;                 // from the newest keyframe's sequence header / SPS
+  std::string audio_codec;           // from the PMT ("" when none)
+  std::map<std::string, size_t> subscribers_by_egress;  // "websocket" → 3, "http-ts" → 1, "push" → 2
   size_t subscribers = 0;
   uint64_t chunks = 0;
   uint64_t keyframes = 0;
   uint64_t discarded_bytes = 0;      // bytes skipped to resync on TS packets
+  uint64_t resyncs = 0;              // times TS packet sync was lost and found again
+  std::string publisher_protocol;    // "http", "websocket", "tcp", "udp" ("" when none)
   uint64_t cc_errors = 0;
   uint64_t lag_skips = 0;            // subscribers that skipped ahead to a keyframe
   uint64_t stalls = 0;               // subscribers closed for making no progress
@@ -163,6 +175,8 @@ class Stream {
   /// How the current publisher reaches the relay, for the API: "connection" (a publisher's own
   /// connection), "push" (a push link of an upstream relay), "pull" (this relay's pull link).
   std::string publisher_kind;
+  /// The protocol the publisher uses: "http", "websocket", "tcp", "udp" (set with publisher_kind).
+  std::string publisher_protocol;
 
  private:
   friend class StreamHub;
@@ -196,9 +210,17 @@ class Stream {
   double rate_tokens_bytes_ = 0;       // token bucket for max_publish_bitrate_bps
   int64_t rate_tokens_ms_ = 0;
   uint64_t bytes_in_ = 0, lag_skips_ = 0, stalls_ = 0, publishers_total_ = 0;
-  uint64_t rate_bytes_ = 0;
-  int64_t rate_window_start_ms_ = 0;
-  uint64_t bitrate_bps_ = 0;
+  uint64_t bytes_out_ = 0;
+  /// Totals sampled once a second (hub tick): bit rates over the last 5 s come from them.
+  struct RateSample {
+    int64_t ms = 0;
+    uint64_t in = 0, out = 0;
+  };
+  RateSample rate_samples_[6];
+  size_t rate_next_ = 0;
+  uint64_t bitrate_in_bps_ = 0, bitrate_out_bps_ = 0;
+  int64_t created_s_ = 0;
+  VideoFormat video_format_;
 };
 
 /// Why subscribe() or attach_publisher() refused.

@@ -54,6 +54,7 @@ class ViewerSession final : public SubscriberOwner, public PeriodicTask {
   // SubscriberOwner (see stream_hub.h)
   void wake() override;
   void close(SubscriberClose why) override;
+  const char* egress() const override { return websocket() ? "websocket" : "http-ts"; }
 
   // PeriodicTask: the receive budget counts every byte the socket received (TCP_INFO), so control
   // frames that lws answers without telling us (a ping flood) count too.

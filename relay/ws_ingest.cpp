@@ -74,6 +74,7 @@ class WsPublisher final : public PublisherOwner {
     }
     stream_->via = ws_via(wsi_);
     stream_->publisher_kind = stream_->via.empty() ? "connection" : "push";
+    stream_->publisher_protocol = "websocket";
     LOG_NOTICE("ingest %s: publishing stream %s (WebSocket)", peer_.c_str(), name_.c_str());
     deadline_.attached_ms = now_ms();
     lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, deadline_.timeout_s(relay_, stream_, deadline_.attached_ms));

@@ -92,14 +92,18 @@ void KeyframeDetector::parse_pmt(const uint8_t* s, size_t len) {
   if (s[0] != 0x02 || len < 16) return;  // table_id TS_program_map_section
   const size_t program_info_len = static_cast<size_t>(((s[10] & 0x0F) << 8) | s[11]);
   size_t i = 12 + program_info_len;
+  bool video = false;
+  audio_stream_type_ = 0;
   while (i + 5 <= len - 4) {
     const uint8_t type = s[i];
     const uint16_t pid = static_cast<uint16_t>(((s[i + 1] & 0x1F) << 8) | s[i + 2]);
     const size_t es_info_len = static_cast<size_t>(((s[i + 3] & 0x0F) << 8) | s[i + 4]);
-    if (is_video_stream_type(type)) {
+    if (!video && is_video_stream_type(type)) {
       video_pid_ = pid;
       video_stream_type_ = type;
-      return;
+      video = true;
+    } else if (!audio_stream_type_ && (type == 0x03 || type == 0x04 || type == 0x0F || type == 0x11 || type == 0x81)) {
+      audio_stream_type_ = type;
     }
     i += 5 + es_info_len;
   }

@@ -33,6 +33,8 @@ class KeyframeDetector {
   uint16_t video_pid() const { return video_pid_; }
   /// stream_type of the video ES from the PMT (0x01 MPEG-1, 0x02 MPEG-2, 0x1B H.264, 0x24 HEVC), 0 if unknown.
   uint8_t video_stream_type() const { return video_stream_type_; }
+  /// stream_type of the first audio ES in the PMT (0x03/0x04 MPEG audio, 0x0F AAC, 0x11 LATM, 0x81 AC-3), 0 if none.
+  uint8_t audio_stream_type() const { return audio_stream_type_; }
   void reset() { *this = KeyframeDetector(); }
 
  private:
@@ -44,6 +46,7 @@ class KeyframeDetector {
   uint16_t pmt_pid_ = kNoPid;
   uint16_t video_pid_ = kNoPid;
   uint8_t video_stream_type_ = 0;
+  uint8_t audio_stream_type_ = 0;
 };
 
 }  // namespace mpegcast

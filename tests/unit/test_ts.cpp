@@ -8,6 +8,7 @@
 #include "ts_chunker.h"
 #include "ts_fixtures.h"
 #include "ts_packet.h"
+#include "video_format.h"
 
 using namespace mpegcast;
 
@@ -194,4 +195,28 @@ BOOST_AUTO_TEST_CASE(chunker_coalesces_feeds_for_hold_ms_and_flushes_on_time) {
   total = 0;
   for (auto& c : got.chunks) total += c->size();
   BOOST_TEST(total == ts.size());
+}
+
+BOOST_AUTO_TEST_CASE(video_format_from_mpeg1_sequence_header) {
+  const auto ts = test::ffmpeg_ts("-c:v mpeg1video -bf 0 -g 25", 1.0, "320x240");
+  const auto f = video_format_of_ts(ts.data(), ts.size() - ts.size() % 188, 0x100, 0x01);
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->codec == "mpeg1video");
+  BOOST_TEST(f->width == 320);
+  BOOST_TEST(f->height == 240);
+  BOOST_TEST(f->fps == 25.0);
+}
+
+BOOST_AUTO_TEST_CASE(video_format_from_h264_sps_with_cropping_and_vui_timing) {
+  // 180 is not a multiple of 16: the SPS codes 192 rows and crops 12 (frame_cropping, §7.4.2.1.1).
+  const auto ts = test::ffmpeg_ts("-r 30 -c:v libx264 -preset ultrafast -bf 0 -g 30", 1.0, "320x180");
+  const auto f = video_format_of_ts(ts.data(), ts.size() - ts.size() % 188, 0x100, 0x1B);
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->codec == "h264");
+  BOOST_TEST(f->width == 320);
+  BOOST_TEST(f->height == 180);
+  BOOST_TEST(f->fps == 30.0);
+  // High profile with 4:4:4 and scaling lists would take the other branches; a truncated SPS is refused.
+  const uint8_t truncated[] = {0, 0, 1, 0x67, 0x64, 0x00};
+  BOOST_TEST(!parse_video_format(0x1B, truncated, sizeof truncated));
 }
