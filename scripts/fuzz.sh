@@ -85,12 +85,17 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
   seeds=("$ROOT/tests/fuzz/corpus/$t")
   [[ -d "$ROOT/tests/fuzz/regressions/$t" ]] && seeds+=("$ROOT/tests/fuzz/regressions/$t")
-  if [[ "$t" == relay_config ]]; then cp -n "$ROOT/conf/relay.conf" "$work/"; fi
-  if [[ "$t" == capture_config ]]; then cp -n "$ROOT/conf/capture.conf" "$work/"; fi
+  extra=()
+  if [[ "$t" == *_config ]]; then
+    cp -n "$ROOT/conf/${t%_config}.conf" "$work/"
+    # libconfig 1.5 leaks on some parse errors (tests/fuzz/lsan.supp); each one makes libFuzzer run a
+    # full leak check, 600 inputs/s instead of 12000. The fuzz_replay_* ctests still check for leaks.
+    extra+=(-detect_leaks=0)
+  fi
 
   status=0
   nice -n 10 "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$work" "${seeds[@]}" >"$log" 2>&1 || status=$?
+    ${extra[@]+"${extra[@]}"} -artifact_prefix="$artifacts/" "$work" "${seeds[@]}" >"$log" 2>&1 || status=$?
 
   # The last status line: "#N  DONE  cov: C ft: F corp: K/SIZE exec/s: E rss: R".
   last="$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)"
