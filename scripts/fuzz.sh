@@ -110,7 +110,8 @@ for t in "${TARGETS[@]}"; do
   else
     failed=1
     artifact="$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)"
-    what="$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|fuzz invariant broken' "$log" || true)"
+    what_re='ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|fuzz invariant broken'
+    what="$(grep -m1 -E "$what_re" "$log" || true)"
     printf 'fuzz %-20s FAILED  (exit %s) %s\n' "$t" "$status" "${what:-see the log}"
     printf '     log:        %s\n' "$log"
     if [[ -n "$artifact" ]]; then
@@ -118,8 +119,7 @@ for t in "${TARGETS[@]}"; do
       printf '     reproduce:  %s %s\n' "$bin" "$artifact"
       printf '     minimise:   %s -minimize_crash=1 -runs=100000 -exact_artifact_path=%s.min %s\n' "$bin" \
         "$artifact" "$artifact"
-      printf '     then fix the bug and keep the input: tests/fuzz/regressions/%s/<what-it-broke> (ctest fuzz_replay_%s)\n' \
-        "$t" "$t"
+      printf '     then fix the bug and keep the input as tests/fuzz/regressions/%s/<what-it-broke>\n' "$t"
     fi
   fi
 done

@@ -1,11 +1,12 @@
 // fuzz_cascade_via: relay/cascade_via.h, the X-Mpegcast-Via header a pushed or pulled stream
 // carries (any bytes a peer sends): parse_via() on the input's front, then check_via() with a
-// max_hops and an own node id picked by the input's end (one of the parsed entries that is a valid
-// node id, to make loops likely, or a fixed id). Asserted: parse_via keeps at most kMaxViaEntries non-empty entries, each
-// a piece of the header without commas or spaces/tabs at its ends, and format_via → parse_via
-// gives the same list back; a path check_via accepts has no repeated entry, not the own id, no
-// more than max_hops entries and only valid node ids; a refusal is one of the documented phrases,
-// short, and printable ASCII (it is logged and sent back in the 508 response).
+// max_hops and an own node id picked by the input's end (one of the parsed entries that is a
+// valid node id, to make loops likely, or a fixed id). Asserted: parse_via keeps at most
+// kMaxViaEntries non-empty entries, each a piece of the header without commas or spaces/tabs at
+// its ends, and format_via → parse_via gives the same list back; a path check_via accepts has no
+// repeated entry, not the own id, no more than max_hops entries and only valid node ids; a refusal
+// is one of the documented phrases, short, and printable ASCII (it is logged and sent back in the
+// 508 response).
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -7,7 +7,8 @@
 // head_too_big/bad_request/stopped (and feed() keeps saying so); a head is never delivered when
 // the request line and headers exceed max_head_bytes; head_bytes() never shrinks; and the
 // fragmented parse yields the same head, the same body bytes, the same completion and the same
-// final status (a refusal's kind aside) as the single one (fragmentation must not change what a request means).
+// final status (a refusal's kind aside) as the single one: fragmentation must not change what a
+// request means.
 #include <cstdint>
 #include <string>
 #include <vector>

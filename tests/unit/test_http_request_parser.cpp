@@ -38,8 +38,8 @@ HttpRequestParser::Status feed(HttpRequestParser& p, const std::string& s) {
 BOOST_AUTO_TEST_CASE(chunked_body_is_dechunked) {
   Recorder r;
   HttpRequestParser p(r, 1024);
-  BOOST_TEST((feed(p, "POST /publish/cam1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Mpegcast-Via: a\r\n\r\n3\r\nabc\r\n") ==
-              HttpRequestParser::Status::ok));
+  const std::string head = "POST /publish/cam1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Mpegcast-Via: a\r\n\r\n";
+  BOOST_TEST((feed(p, head + "3\r\nabc\r\n") == HttpRequestParser::Status::ok));
   BOOST_TEST(r.heads == 1);
   BOOST_TEST(r.head.chunked);
   BOOST_TEST(r.head.via == "a");
