@@ -26,6 +26,10 @@ std::vector<std::string> parse_via(std::string_view header) {
 }
 
 std::string check_via(const std::vector<std::string>& via, const std::string& own_node_id, int64_t max_hops) {
+  // First, so the phrases below only ever quote node ids (they are logged and sent back in the 508).
+  for (size_t i = 0; i < via.size(); ++i) {
+    if (!valid_node_id(via[i])) return "bad path: entry " + std::to_string(i + 1) + " is not a node id";
+  }
   for (size_t i = 0; i < via.size(); ++i) {
     if (via[i] == own_node_id) return "loop: node " + own_node_id + " already in the path";
     for (size_t j = 0; j < i; ++j) {

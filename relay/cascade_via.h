@@ -29,6 +29,7 @@ std::vector<std::string> parse_via(std::string_view header);
 
 /// Judges the path `via` a stream took to reach this relay (the nodes it passed, upstream first,
 /// not including this one). Returns "" when it may be accepted, else a log phrase:
+///   "bad path: entry N is not a node id"      (an entry fails valid_node_id(); it is not quoted),
 ///   "loop: node X already in the path"        (own_node_id is in the list),
 ///   "loop: node X appears twice in the path"  (an upstream loop),
 ///   "too deep: N hops > M"                    (more than max_hops entries).

@@ -14,6 +14,7 @@ struct HttpRequestParser::Impl {
   std::string* value_target = nullptr;
   bool in_field = false;
   size_t head_bytes = 0;
+  bool head_done = false;  // on_headers_complete ran: header callbacks from now on are trailers
   bool too_big = false;
   bool stopped = false;
 
@@ -38,8 +39,11 @@ struct HttpRequestParser::Impl {
         i->head.url.append(at, len);
         return 0;
       };
+      // Trailers after a chunked body come through the same callbacks: they are not part of the
+      // head (not counted against max_head_bytes, not stored); http-parser bounds them itself.
       x.on_header_field = [](http_parser* p, const char* at, size_t len) {
         Impl* i = self(p);
+        if (i->head_done) return 0;
         if (i->count(len)) return 1;
         if (!i->in_field) {
           i->field.clear();
@@ -50,6 +54,7 @@ struct HttpRequestParser::Impl {
       };
       x.on_header_value = [](http_parser* p, const char* at, size_t len) {
         Impl* i = self(p);
+        if (i->head_done) return 0;
         if (i->count(len)) return 1;
         if (i->in_field) {
           i->in_field = false;
@@ -67,6 +72,7 @@ struct HttpRequestParser::Impl {
       };
       x.on_headers_complete = [](http_parser* p) {
         Impl* i = self(p);
+        i->head_done = true;
         i->head.method = http_method_str(static_cast<http_method>(p->method));
         i->head.chunked = (p->flags & F_CHUNKED) != 0;
         i->head.http_major = p->http_major;

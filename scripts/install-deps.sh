@@ -2,6 +2,7 @@
 # Installs everything mpegcast needs to build, test and run its demo on Debian 12, then the npm packages of
 # web/ (JSMpeg) and tests/browser/ (playwright-core). Idempotent: apt is asked only when a package is missing,
 # npm ci runs only when node_modules does not match package-lock.json. Works as root or through sudo.
+# clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) are for scripts/fuzz.sh.
 # `--bench` adds the benchmark's tools (gnuplot-nox, linux-perf).
 set -euo pipefail
 
@@ -13,6 +14,7 @@ PACKAGES=(
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   libboost-test-dev
   ffmpeg chromium prometheus
+  clang libclang-rt-14-dev
 )
 # --bench: also what bench/ uses beyond the build (gnuplot for run.py --plot, perf for --perf).
 if [[ "${1:-}" == "--bench" ]]; then

@@ -34,6 +34,11 @@ const char* type_name(libconfig::Setting::Type t) {
   }
 }
 
+// The ConfigError for a libconfig parse error in file `name`.
+[[noreturn]] void parse_failed(const std::string& name, const libconfig::ParseException& e) {
+  throw ConfigError(name + ":" + std::to_string(e.getLine()) + ": parse error: " + e.getError());
+}
+
 }  // namespace
 
 ConfigSection::ConfigSection(const libconfig::Setting* setting, std::string file)
@@ -186,8 +191,19 @@ ConfigFile::ConfigFile(const std::string& path) : config_(std::make_unique<libco
   } catch (const libconfig::FileIOException&) {
     throw ConfigError(path + ": cannot read the file");
   } catch (const libconfig::ParseException& e) {
-    throw ConfigError(path + ":" + std::to_string(e.getLine()) + ": parse error: " + e.getError());
+    parse_failed(path, e);
   }
+}
+
+ConfigFile ConfigFile::from_text(const std::string& text, const std::string& name) {
+  ConfigFile f;
+  f.path_ = name;
+  try {
+    f.config_->readString(text);
+  } catch (const libconfig::ParseException& e) {
+    parse_failed(name, e);
+  }
+  return f;
 }
 
 ConfigFile::~ConfigFile() = default;

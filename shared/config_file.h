@@ -76,6 +76,10 @@ class ConfigFile {
   explicit ConfigFile(const std::string& path);
   /// An empty configuration (all defaults), for programs started without -c.
   ConfigFile();
+  /// Parses `text` (libconfig syntax) from memory, as if it had been read from a file called
+  /// `name` (used in error messages and as path()). Throws ConfigError
+  /// (`NAME:LINE: parse error: …`). For tests and fuzzing: no temporary file needed.
+  static ConfigFile from_text(const std::string& text, const std::string& name);
   ~ConfigFile();
   ConfigFile(ConfigFile&&) noexcept;
   ConfigFile& operator=(ConfigFile&&) noexcept;

@@ -68,11 +68,13 @@ void TsChunker::start_keyframe_chunk(size_t packets_ahead, const Sink& sink) {
     emit(sink);
     return;
   }
-  // Move the PAT/PMT packets in front of the keyframe into the new chunk.
+  // Move the PAT/PMT packets in front of the keyframe into the new chunk, sized for them too (a
+  // run of several PAT/PMT pairs did not fit a chunk sized for the packets ahead and was lost).
   std::shared_ptr<Chunk> previous = std::move(current_);
   const size_t cut = psi_tail_;
-  new_chunk(packets_ahead, true);
-  current_->append(previous->data() + cut, previous->size() - cut);
+  const size_t tail_bytes = previous->size() - cut;
+  new_chunk(packets_ahead + tail_bytes / kTsPacketSize, true);
+  current_->append(previous->data() + cut, tail_bytes);
   psi_tail_ = 0;
   previous->truncate(cut);
   std::swap(previous, current_);

@@ -77,6 +77,16 @@ BOOST_AUTO_TEST_CASE(check_via_refuses_loops) {
   BOOST_TEST(check_via({"a", "b", "c"}, "c", 1) == "loop: node c already in the path");
 }
 
+BOOST_AUTO_TEST_CASE(check_via_refuses_entries_that_are_not_node_ids) {
+  // Found by fuzz_cascade_via: a folded header line ("a,\r\n b x") or bytes above 0x7e reached the
+  // stream's path, the logs, the 508 body and the downstream pushes' own X-Mpegcast-Via.
+  BOOST_TEST(check_via({"a", "b x"}, "c", 8) == "bad path: entry 2 is not a node id");
+  BOOST_TEST(check_via({"caf\xc3\xa9"}, "c", 8) == "bad path: entry 1 is not a node id");
+  BOOST_TEST(check_via({std::string(65, 'n')}, "c", 8) == "bad path: entry 1 is not a node id");
+  BOOST_TEST(check_via({std::string(64, 'n')}, "c", 8) == "");
+  BOOST_TEST(check_via(parse_via("a,\r\n b x"), "c", 8) == "bad path: entry 2 is not a node id");
+}
+
 BOOST_AUTO_TEST_CASE(check_via_refuses_deep_trees) {
   BOOST_TEST(check_via({"a", "c", "d", "e"}, "b", 3) == "too deep: 4 hops > 3");
   Via nine;

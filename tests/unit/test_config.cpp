@@ -85,6 +85,25 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_and_key) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(config_from_text_reads_like_a_file) {
+  ConfigFile f = ConfigFile::from_text("hub = { max_lag_ms = 500; };\n", "mem.conf");
+  BOOST_TEST(f.path() == "mem.conf");
+  BOOST_TEST(relay::load_relay_config(f).hub.max_lag_ms == 500);
+  try {
+    ConfigFile g = ConfigFile::from_text("\nhub = { max_lag_ms = 5; };\n", "mem.conf");
+    relay::load_relay_config(g);
+    BOOST_FAIL("no error for an out-of-range value");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()) == "mem.conf:2: hub.max_lag_ms: value 5 is out of range [100, 600000]");
+  }
+  try {
+    ConfigFile::from_text("listen = \"x\"\nfoo bar\n", "mem.conf");
+    BOOST_FAIL("no error for a parse error");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).find("mem.conf:2: parse error") == 0u);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(relay_check_config_exit_status) {
   const std::string bin = MPEGCAST_RELAY_BIN;
   const std::string good = std::string(MPEGCAST_SOURCE_DIR) + "/conf/relay.conf";

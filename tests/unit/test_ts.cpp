@@ -149,6 +149,27 @@ BOOST_AUTO_TEST_CASE(chunker_cuts_at_keyframes_with_psi_in_front) {
   BOOST_TEST(chunker.stats().cc_errors == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(chunker_keeps_a_run_of_psi_before_a_keyframe_at_the_end_of_a_read) {
+  // Found by fuzz_ts_hub: keyframe, PAT, PMT, PAT, PMT, keyframe in one read. The four PSI packets
+  // move into the second keyframe's chunk, which was sized for the one packet left in the read.
+  test::TsBuilder b;
+  std::vector<uint8_t> ts;
+  auto add = [&ts](const std::array<uint8_t, 188>& p) { ts.insert(ts.end(), p.begin(), p.end()); };
+  add(b.video(true, true));
+  add(b.pat());
+  add(b.pmt());
+  add(b.pat());
+  add(b.pmt());
+  add(b.video(true, true));
+  TsChunker chunker;
+  Collected got;
+  chunker.feed(ts.data(), ts.size(), got.sink());
+  BOOST_REQUIRE(got.chunks.size() == 2u);
+  BOOST_TEST(got.chunks[0]->size() == kTsPacketSize);
+  BOOST_TEST(got.chunks[1]->size() == 5 * kTsPacketSize);  // PAT, PMT, PAT, PMT, keyframe
+  BOOST_TEST(got.chunks[1]->keyframe);
+}
+
 BOOST_AUTO_TEST_CASE(chunker_counts_continuity_errors) {
   test::TsBuilder b;
   auto gop = b.gop(2, 3);
