@@ -6,12 +6,15 @@
 # (one file per pid); the pass fails, and prints them, when any file appears or a test fails.
 # Third-party leaks are suppressed by tests/sanitizers/lsan.supp. scripts/test.sh runs this after the normal
 # tests (MPEGCAST_SKIP_SANITIZE=1 skips it there); run it alone to get only this pass. Extra arguments go to
-# ctest, e.g. scripts/test-sanitize.sh -R test_stream_hub. JOBS sets the build's parallelism (default nproc).
+# ctest, e.g. scripts/test-sanitize.sh -R test_stream_hub. JOBS sets the build's parallelism (default nproc),
+# SANITIZE_BUILD_TYPE its CMake build type (default Debug). Needs scripts/install-deps.sh's packages.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SANITIZE_BUILD_DIR="${SANITIZE_BUILD_DIR:-$ROOT/build-asan}"
-BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+# Debug (-O0 -g, asserts on): compiles ~4x faster than RelWithDebInfo here (3.7 vs 15.5 CPU-minutes with ASan),
+# nothing is optimized away from the sanitizers, and the tests take the same time (they run in real time).
+SANITIZE_BUILD_TYPE="${SANITIZE_BUILD_TYPE:-Debug}"
 JOBS="${JOBS:-$(nproc)}"
 REPORT_DIR="$SANITIZE_BUILD_DIR/sanitizer-reports"
 SUPPRESSIONS="$ROOT/tests/sanitizers/lsan.supp"
@@ -21,7 +24,7 @@ minutes() { printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); }
 
 pass_start=$SECONDS
 say "sanitizer pass: ASan + UBSan + LSan build in $SANITIZE_BUILD_DIR"
-cmake -S "$ROOT" -B "$SANITIZE_BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DMPEGCAST_SANITIZE=ON \
+cmake -S "$ROOT" -B "$SANITIZE_BUILD_DIR" -DCMAKE_BUILD_TYPE="$SANITIZE_BUILD_TYPE" -DMPEGCAST_SANITIZE=ON \
   -DMPEGCAST_BUILD_BENCH=OFF
 cmake --build "$SANITIZE_BUILD_DIR" --parallel "$JOBS"
 build_s=$((SECONDS - pass_start))
