@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs every test (unit, integration, browser) with ctest.
-# Exits non-zero if anything fails. Extra arguments go to ctest, e.g. scripts/test.sh -L browser.
+# Then the sanitizer pass (scripts/test-sanitize.sh): a second build with ASan + UBSan + LSan in
+# ${SANITIZE_BUILD_DIR:-build-asan} and the unit and integration tests again, failing on any sanitizer report
+# from any process. MPEGCAST_SKIP_SANITIZE=1 skips that pass (quick local runs; CI runs it).
+# Exits non-zero if anything fails. Extra arguments go to the first ctest only, e.g. scripts/test.sh -L browser.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,3 +24,17 @@ if ((status != 0)); then
   exit "$status"
 fi
 echo "==> all tests passed" >&2
+
+if [[ "${MPEGCAST_SKIP_SANITIZE:-0}" == 1 ]]; then
+  echo "==> sanitizer pass skipped (MPEGCAST_SKIP_SANITIZE=1)" >&2
+else
+  "$ROOT/scripts/test-sanitize.sh"
+fi
+
+# A short run of every fuzz target (libFuzzer, ASan + UBSan): FUZZ_SECONDS each (default 25).
+if [[ "${MPEGCAST_SKIP_FUZZ:-0}" == 1 ]]; then
+  echo "==> fuzz run skipped (MPEGCAST_SKIP_FUZZ=1)" >&2
+else
+  "$ROOT/scripts/fuzz.sh"
+fi
+echo "==> all tests, the sanitizer pass and the fuzz run passed" >&2

@@ -25,6 +25,7 @@
 #include "http_stream_reader.h"
 #include "process.h"
 #include "relay_stack.h"
+#include "sanitizer.h"
 #include "tcp_socket.h"
 #include "ws_client.h"
 
@@ -468,10 +469,15 @@ BOOST_AUTO_TEST_CASE(stalled_viewers_are_closed_fast_viewers_keep_full_rate) {
     BOOST_TEST(std::abs(fast_bps[i] - in_bps) <= 0.1 * in_bps,
                "fast viewer " << i << " got " << fast_bps[i] << " bit/s, stream in " << in_bps);
   }
-  // Memory: bounded, and flat once the first generations have come and gone.
+  // Memory: bounded, and flat once the first generations have come and gone. Under ASan the relay's RSS
+  // also holds shadow memory and redzones (measured 49 MiB at most), and its quarantine keeps what is
+  // freed, the chunks that went by included, so it grows with the bytes passed (measured 9 MiB from the
+  // first half to the second; LeakSanitizer checks for real leaks there).
+  const long max_rss_kib = static_cast<long>(sanitizer_scaled(64 * 1024, 3));
+  const long growth_kib = static_cast<long>(sanitizer_scaled(2048, 10));
   BOOST_TEST(max_rss > 0);
-  BOOST_TEST(max_rss < 64 * 1024, "relay RSS reached " << max_rss << " KiB");
-  BOOST_TEST(max_rss_second_half <= max_rss_first_half + 2048,
+  BOOST_TEST(max_rss < max_rss_kib, "relay RSS reached " << max_rss << " KiB");
+  BOOST_TEST(max_rss_second_half <= max_rss_first_half + growth_kib,
              "relay RSS grew from " << max_rss_first_half << " KiB to " << max_rss_second_half << " KiB");
   // Every generation of stalled viewers was closed within stall_timeout_s (+ the 1 s housekeeping
   // tick, the send buffer filling and our 250 ms polling).

@@ -23,6 +23,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "sanitizer.h"
+
 #ifndef MPEGCAST_BINARY_DIR
 #define MPEGCAST_BINARY_DIR "."
 #endif
@@ -113,6 +115,7 @@ Process::Process(std::string name, std::vector<std::string> argv) : name_(std::m
     _exit(127);
   }
   ::close(log_fd);
+  program_ = argv[0];
   pid_ = pid;
   BOOST_TEST_MESSAGE("started " << name_ << " (pid " << pid_ << "), log: " << log_path_);
 }
@@ -149,12 +152,17 @@ bool Process::running() { return pid_ >= 0 && !reap(false); }
 int Process::stop(int grace_ms) {
   if (!running()) return exit_status_;
   ::kill(pid_, SIGTERM);
+  // A sanitized program checks for leaks, and symbolizes any report, on its way out.
+  grace_ms = static_cast<int>(sanitizer_scaled(grace_ms, 3));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (reap(false)) return exit_status_;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   BOOST_TEST_MESSAGE(name_ << " (pid " << pid_ << ") ignored SIGTERM for " << grace_ms << " ms; sending SIGKILL");
+  // Our programs must end on SIGTERM: killed, they never run LeakSanitizer, so a leak would go unseen.
+  const bool ours = program_.find("/mpegcast-") != std::string::npos;
+  if (sanitizer_build() && ours) BOOST_ERROR(name_ << " ignored SIGTERM: LeakSanitizer could not check it");
   return kill_hard();
 }
 

@@ -40,8 +40,9 @@ class Process {
   pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }
 
-  /// SIGTERM, waits up to `grace_ms`, then SIGKILL. Returns the exit status: the exit code when the
-  /// child exited, 128 + signal when a signal ended it, -1 when no child was running.
+  /// SIGTERM, waits up to `grace_ms` (3 times as long in a sanitizer build), then SIGKILL. Returns the exit
+  /// status: the exit code when the child exited, 128 + signal when a signal ended it, -1 when no child
+  /// was running. In a sanitizer build, an mpegcast program that needs the SIGKILL fails the test.
   int stop(int grace_ms = 3000);
 
   /// SIGKILL without grace (simulates a crash); reaps the child. Returns as stop() does.
@@ -54,6 +55,7 @@ class Process {
   bool reap(bool block);
 
   std::string name_;
+  std::string program_;  // argv[0]
   std::string log_path_;
   size_t header_size_ = 0;  // the "$ argv…" line written before the child's output
   pid_t pid_ = -1;
