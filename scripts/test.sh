@@ -2,7 +2,8 @@
 # Installs the dependencies, builds, and runs every test (unit, integration, browser) with ctest.
 # Then the sanitizer pass (scripts/test-sanitize.sh): a second build with ASan + UBSan + LSan in
 # ${SANITIZE_BUILD_DIR:-build-asan} and the unit and integration tests again, failing on any sanitizer report
-# from any process. MPEGCAST_SKIP_SANITIZE=1 skips that pass (quick local runs; CI runs it).
+# from any process. MPEGCAST_SKIP_SANITIZE=1 skips that pass (quick local runs; CI runs it). Last, a short run of
+# every libFuzzer target (scripts/fuzz.sh, FUZZ_SECONDS each); MPEGCAST_SKIP_FUZZ=1 skips it.
 # Exits non-zero if anything fails. Extra arguments go to the first ctest only, e.g. scripts/test.sh -L browser.
 set -euo pipefail
 
