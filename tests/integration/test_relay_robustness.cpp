@@ -576,7 +576,13 @@ BOOST_AUTO_TEST_CASE(connection_flood_beyond_max_connections) {
     std::this_thread::sleep_for(200ms);
   }
   BOOST_TEST(health.status == 200, "relay did not accept again after the flood: " << health.error);
-  const nlohmann::json node = get_json(s.viewer_port, "/api/v1/node");
+  // The first idle connection to time out frees a slot for /healthz; the rest follow within a
+  // housekeeping pass or two (measured: 54 still open at that moment under ASan on a loaded machine).
+  nlohmann::json node = get_json(s.viewer_port, "/api/v1/node");
+  for (const auto drained_by = Clock::now() + 5s; num(node, "connections", 999) > 8 && Clock::now() < drained_by;) {
+    std::this_thread::sleep_for(200ms);
+    node = get_json(s.viewer_port, "/api/v1/node");
+  }
   BOOST_TEST_MESSAGE("node after the flood: " << node.dump());
   BOOST_TEST(num(node, "connections_refused", 0) >= 200 - 64);
   BOOST_TEST(num(node, "connections", 999) <= 8);
