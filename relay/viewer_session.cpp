@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -158,7 +159,24 @@ void ViewerSession::every_second(int64_t /*now_ms*/) {
                  "viewer %s: sent %llu bytes in about a second (pings or other frames; budget %zu bytes/s); "
                  "closing (1008)",
                  peer_.c_str(), static_cast<unsigned long long>(received), kRxBudgetBytes);
-  refuse_and_close(Refusal::flood);
+  // No closing handshake with a flooder: lws would go on reading its frames while it waits for the
+  // close acknowledgement (seconds). The close frame goes out now when the socket is between
+  // frames, then the connection is reset.
+  closing_ = Refusal::flood;
+  if (direct_ && !lws_holds_output_ && !lws_partial_buffered(wsi_)) {
+    const RefusalAnswer& a = answer(Refusal::flood);
+    const size_t n = std::min<size_t>(std::strlen(a.phrase), 123);
+    uint8_t frame[4 + 123];
+    frame[0] = 0x88;  // FIN + close (RFC 6455 §5.5.1)
+    frame[1] = static_cast<uint8_t>(2 + n);
+    frame[2] = static_cast<uint8_t>(a.ws_close_code >> 8);
+    frame[3] = static_cast<uint8_t>(a.ws_close_code & 0xff);
+    std::memcpy(frame + 4, a.phrase, n);
+    const ssize_t sent = ::send(fd_, frame, 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)sent;  // best effort: the reset follows either way
+  }
+  reset_on_close(fd_);
+  lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 void ViewerSession::wake() {
