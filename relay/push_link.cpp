@@ -101,7 +101,11 @@ int PushLink::on_writable() {
       conn_.set_error("cannot write the request head");
       return -1;
     }
-    if (follower_.has_data()) conn_.request_writable();
+    if (follower_.has_data()) {
+      conn_.request_writable();
+    } else {
+      follower_.next(now_ms());  // finds nothing and parks: the hub wakes the link with the next chunk
+    }
     return 0;
   }
   const Chunk* c = follower_.next(now_ms());
