@@ -18,6 +18,9 @@
 #include <memory>
 #include <thread>
 
+#include <unistd.h>
+
+#include "collect.h"
 #include "decode_ts.h"
 #include "free_port.h"
 #include "relay_process.h"
@@ -196,4 +199,20 @@ BOOST_AUTO_TEST_CASE(tree_of_push_and_pull_links_survives_a_mid_relay_and_captur
   t0 = Clock::now();
   read_all(all, 2500);
   expect_rate_since_mark(all, secs_since(t0), 0.9, "after the capture agent's restart");
+}
+
+BOOST_AUTO_TEST_CASE(default_node_id_is_the_host_plus_the_config_file_name) {
+  // As under systemd (mpegcast-relay@edge7 reads edge7.conf): relays started by hand on one node
+  // get ids of their own, so an origin does not refuse its local instances' pulls as a loop.
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  RelayProcess edge7("", "edge7"), relay("", "relay");
+  BOOST_TEST(edge7.api("/api/v1/node").value("node_id", std::string()) == std::string(host) + "-edge7");
+  BOOST_TEST(relay.api("/api/v1/node").value("node_id", std::string()) == std::string(host));
+  RelayProcess edge8("pull = ( { streams = \"*\"; upstreams = [ \"" + viewer_url(edge7) + "\" ]; } );\n", "edge8");
+  auto capture = start_capture(ingest_url(edge7));
+  edge7.wait_live("cam1");
+  WsClient ws(edge8.viewer_port(), "/live/cam1");
+  BOOST_TEST_REQUIRE(ws.connect(), ws.error());
+  BOOST_TEST(collect(ws, 5000, 1000) > 0, "edge8 could not pull from edge7 on the same host");
 }
