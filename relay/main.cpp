@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 
 #include "config_file.h"
@@ -65,5 +67,12 @@ int main(int argc, char** argv) {
   LogLevel level = LogLevel::info;
   parse_log_level(config.log_level.c_str(), level);
   set_log_level(level);
+  // node_id "" = the host name plus "-<instance>" (relay_server.cpp). Outside systemd the instance
+  // is the config file's name, as mpegcast-relay@NAME passes it for /etc/mpegcast/NAME.conf: else
+  // relays started by hand on one node (topology 2's origin.conf, edge1.conf) share one id, and the
+  // origin refuses the instances' pulls as a loop (508).
+  if (!std::getenv("MPEGCAST_INSTANCE") && !config_path.empty()) {
+    ::setenv("MPEGCAST_INSTANCE", std::filesystem::path(config_path).stem().c_str(), 0);
+  }
   return relay::run_relay(std::move(config));
 }

@@ -12,7 +12,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libavdevice-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
-  libboost-test-dev llvm
+  libboost-test-dev llvm iproute2 nftables
   ffmpeg chromium prometheus
   clang libclang-rt-14-dev
 )

@@ -9,23 +9,36 @@
 
 #include "free_port.h"
 #include "http_get.h"
+#include "netns.h"
 
 namespace mpegcast::test {
 
+namespace {
+
+/// `argv` as started inside network namespace `netns` ("" = here).
+std::vector<std::string> in_netns(const std::string& netns, std::vector<std::string> argv) {
+  if (!netns.empty()) argv.insert(argv.begin(), {"ip", "netns", "exec", netns});
+  return argv;
+}
+
+}  // namespace
+
 RelayProcess::RelayProcess(const std::string& config_text, const std::string& tag, uint16_t viewer_port,
-                           uint16_t ingest_port)
-    : viewer_port_(viewer_port ? viewer_port : free_port()), ingest_port_(ingest_port ? ingest_port : free_port()) {
+                           uint16_t ingest_port, const std::string& netns)
+    : viewer_port_(viewer_port ? viewer_port : free_port()), ingest_port_(ingest_port ? ingest_port : free_port()),
+      netns_(netns) {
   while (ingest_port_ == viewer_port_) ingest_port_ = free_port();
   const std::string conf = test_log_dir() + "/" + tag + ".conf";
   std::ofstream(conf) << config_text;
+  const std::string host = netns.empty() ? "127.0.0.1:" : "0.0.0.0:";
   proc_ = std::make_unique<Process>(
-      tag, std::vector<std::string>{MPEGCAST_RELAY_BIN, "-c", conf, "--listen",
-                                    "127.0.0.1:" + std::to_string(viewer_port_), "--ingest-listen",
-                                    "127.0.0.1:" + std::to_string(ingest_port_), "--web-root", MPEGCAST_WEB_ROOT});
+      tag, in_netns(netns, {MPEGCAST_RELAY_BIN, "-c", conf, "--listen", host + std::to_string(viewer_port_),
+                            "--ingest-listen", host + std::to_string(ingest_port_), "--web-root", MPEGCAST_WEB_ROOT}));
   BOOST_TEST_REQUIRE(proc_->wait_for_log("ready", 10000), "relay not ready; log: " << proc_->log_path());
 }
 
 nlohmann::json RelayProcess::api(const std::string& path) const {
+  NetnsScope inside(netns_);
   HttpResponse r = http_get(viewer_port_, path, 3000);
   if (r.status != 200) return nlohmann::json::object();
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
@@ -62,10 +75,11 @@ long RelayProcess::rss_kib() const {
   return -1;
 }
 
-std::unique_ptr<Process> start_capture(const std::string& target_url, const std::string& name) {
+std::unique_ptr<Process> start_capture(const std::string& target_url, const std::string& name,
+                                       const std::string& netns) {
   return std::make_unique<Process>(
-      name, std::vector<std::string>{MPEGCAST_CAPTURE_BIN, "-c", MPEGCAST_SOURCE_DIR "/conf/capture.conf", "--input",
-                                     "lavfi:testsrc2=size=640x480:rate=25", "--target", target_url});
+      name, in_netns(netns, {MPEGCAST_CAPTURE_BIN, "-c", MPEGCAST_SOURCE_DIR "/conf/capture.conf", "--input",
+                             "lavfi:testsrc2=size=640x480:rate=25", "--target", target_url}));
 }
 
 std::string make_ts_file(const std::string& file_name, int seconds) {

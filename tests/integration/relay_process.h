@@ -18,9 +18,11 @@ namespace mpegcast::test {
 class RelayProcess {
  public:
   /// `viewer_port` / `ingest_port` 0: a free port (give one when another relay's config must
-  /// name this relay before it starts).
+  /// name this relay before it starts). `netns`: run inside that network namespace (`ip netns
+  /// exec`, see netns.h) listening on all its addresses (0.0.0.0), so relays in other namespaces
+  /// reach it over veth links; api() and friends then ask it from inside the namespace.
   RelayProcess(const std::string& config_text, const std::string& tag, uint16_t viewer_port = 0,
-               uint16_t ingest_port = 0);
+               uint16_t ingest_port = 0, const std::string& netns = "");
   uint16_t viewer_port() const { return viewer_port_; }
   uint16_t ingest_port() const { return ingest_port_; }
   Process& proc() { return *proc_; }
@@ -35,11 +37,14 @@ class RelayProcess {
 
  private:
   uint16_t viewer_port_, ingest_port_;
+  std::string netns_;
   std::unique_ptr<Process> proc_;
 };
 
-/// mpegcast-capture publishing a 640x480 25 fps test pattern to `target_url`.
-std::unique_ptr<Process> start_capture(const std::string& target_url, const std::string& name = "capture");
+/// mpegcast-capture publishing a 640x480 25 fps test pattern to `target_url` (from inside network
+/// namespace `netns` when not empty).
+std::unique_ptr<Process> start_capture(const std::string& target_url, const std::string& name = "capture",
+                                       const std::string& netns = "");
 
 /// A TS file of `seconds` of MPEG-1 test pattern made once per test program by the ffmpeg CLI
 /// (test-logs/<file_name>); REQUIREs ffmpeg to succeed. Returns its path.

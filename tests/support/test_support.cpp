@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "http_stream_reader.h"
 #include "process.h"
 #include "sha1_base64.h"
+#include "ts_pts.h"
 #include "ws_client.h"
 
 using namespace mpegcast::test;
@@ -200,6 +202,28 @@ BOOST_AUTO_TEST_CASE(decode_ts_counts_frames_of_a_cli_file) {
   BOOST_TEST(empty.frames_decoded == 0);
   std::vector<uint8_t> junk(188 * 50, 0x55);
   BOOST_TEST(decode_ts(junk).frames_decoded == 0);
+}
+
+BOOST_AUTO_TEST_CASE(video_pts_tracker_follows_the_newest_picture) {
+  const auto& ts = sample_ts();
+  const DecodeResult r = decode_ts(ts);
+  VideoPtsTracker t;
+  BOOST_TEST(!t.last_pts_s());
+  // Fed in pieces as a viewer receives them: the newest PTS only moves forward, and at the end it
+  // is the last picture's, as libavformat reads it (no B-frames: PTS order is decode order).
+  std::vector<uint8_t> got;
+  double last = -1;
+  for (size_t off = 0; off < ts.size(); off += 188 * 7) {
+    got.insert(got.end(), ts.begin() + static_cast<std::ptrdiff_t>(off),
+               ts.begin() + static_cast<std::ptrdiff_t>(std::min(ts.size(), off + 188 * 7)));
+    t.update(got);
+    if (t.last_pts_s()) {
+      BOOST_TEST(*t.last_pts_s() >= last);
+      last = *t.last_pts_s();
+    }
+  }
+  BOOST_TEST_REQUIRE(t.last_pts_s().has_value());
+  BOOST_TEST(*t.last_pts_s() == r.last_pts_s, boost::test_tools::tolerance(0.001));
 }
 
 BOOST_AUTO_TEST_CASE(http_stream_reader_handles_close_delimited_and_chunked) {
