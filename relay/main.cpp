@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "av_log_bridge.h"
 #include "config_file.h"
 #include "log.h"
 #include "relay_config.h"
@@ -65,5 +66,6 @@ int main(int argc, char** argv) {
   LogLevel level = LogLevel::info;
   parse_log_level(config.log_level.c_str(), level);
   set_log_level(level);
+  install_av_log_bridge(level);  // udp:// and srt:// push links log through libavformat
   return relay::run_relay(std::move(config));
 }
