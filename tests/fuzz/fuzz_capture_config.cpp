@@ -10,6 +10,7 @@
 #include "capture_config.h"
 #include "fuzz_check.h"
 #include "fuzz_config_text.h"
+#include "url.h"
 
 using namespace mpegcast;
 using namespace mpegcast::capture;

@@ -100,7 +100,7 @@ class Viewer : public SubscriberOwner {
  public:
   Viewer(Fixture& f, bool eager, bool reference) : f_(f), eager_(eager), reference_(reference) {}
   void wake() override;
-  void close(const char*) override {
+  void close(SubscriberClose) override {
     FUZZ_CHECK(!close_asked_);
     close_asked_ = true;
   }
