@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "av_output_config.h"
 #include "config_file.h"
 #include "log.h"
 
@@ -33,16 +34,9 @@ struct OutputConfig {
   double gop_s = 1.0;
 };
 
-/// One output URL and its queue.
-struct TargetConfig {
-  std::string url;
-  int64_t queue_ms = 2000;          // queued video beyond this → drop whole GOPs
-  int64_t queue_bytes = 4000000;    // or beyond this many bytes
-  int64_t rw_timeout_ms = 5000;     // a peer that accepts nothing for this long is dropped
-  int64_t reconnect_initial_ms = 250;
-  int64_t reconnect_max_ms = 5000;
-  int64_t send_buffer_bytes = 131072;  // SO_SNDBUF for tcp/http targets (0 = kernel default)
-};
+/// One output URL and its queue: the shared output link's settings (url, queue_ms, queue_bytes,
+/// rw_timeout_ms, reconnect_initial_ms, reconnect_max_ms, send_buffer_bytes).
+using TargetConfig = AvOutputConfig;
 
 struct CaptureConfig {
   LogLevel log_level = LogLevel::info;

@@ -1,4 +1,5 @@
-// RAII owners for the FFmpeg objects the capture agent uses (std::unique_ptr with deleters).
+// RAII owners for the FFmpeg objects the capture agent uses (std::unique_ptr with deleters); the
+// I/O ones (Dict, OpenIoPtr) live in shared/ff_io.h.
 #pragma once
 #include <memory>
 #include <string>
@@ -11,6 +12,8 @@ extern "C" {
 #include <libavutil/frame.h>
 #include <libswscale/swscale.h>
 }
+
+#include "ff_io.h"  // Dict, OpenIoPtr, av_error_text (shared with the output link)
 
 namespace mpegcast::capture {
 
@@ -54,33 +57,6 @@ struct CustomIoDeleter {
   }
 };
 using CustomIoPtr = std::unique_ptr<AVIOContext, CustomIoDeleter>;
-
-/// An AVIOContext opened with avio_open2 (closed with avio_closep, which flushes).
-struct OpenIoDeleter {
-  void operator()(AVIOContext* io) const { avio_closep(&io); }
-};
-using OpenIoPtr = std::unique_ptr<AVIOContext, OpenIoDeleter>;
-
-/// An AVDictionary of options, freed on scope exit.
-class Dict {
- public:
-  Dict() = default;
-  ~Dict() { av_dict_free(&d_); }
-  Dict(const Dict&) = delete;
-  Dict& operator=(const Dict&) = delete;
-  void set(const char* key, const char* value) { av_dict_set(&d_, key, value, 0); }
-  void set(const char* key, int64_t value) { av_dict_set_int(&d_, key, value, 0); }
-  void set(const char* key, int value) { av_dict_set_int(&d_, key, value, 0); }
-  /// For APIs that consume recognised entries and leave the rest.
-  AVDictionary** ptr() { return &d_; }
-  AVDictionary* get() const { return d_; }
-
- private:
-  AVDictionary* d_ = nullptr;
-};
-
-/// av_err2str for C++: the text of an AVERROR code.
-std::string av_error_text(int err);
 
 inline FramePtr make_frame() { return FramePtr(av_frame_alloc()); }
 inline PacketPtr make_packet() { return PacketPtr(av_packet_alloc()); }

@@ -17,6 +17,7 @@ extern "C" {
 }
 
 #include "av_log_bridge.h"
+#include "av_output_link.h"
 #include "capture_config.h"
 #include "clock.h"
 #include "config_file.h"
@@ -24,7 +25,7 @@ extern "C" {
 #include "log.h"
 #include "pipeline.h"
 #include "status.h"
-#include "target.h"
+#include "url.h"
 #include "version.h"
 
 namespace mpegcast::capture {
@@ -132,12 +133,14 @@ int run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::unique_ptr<Target>> targets;
-  std::vector<Target*> target_ptrs;
+  std::vector<std::unique_ptr<AvOutputLink>> targets;
+  std::vector<AvOutputLink*> target_ptrs;
   std::unique_ptr<Pipeline> pipeline;
   auto psi = [&pipeline]() -> ChunkPtr { return pipeline ? pipeline->psi() : nullptr; };
   for (const auto& t : cfg.targets) {
-    targets.push_back(std::make_unique<Target>(t, psi));
+    AvOutputConfig out = t;
+    out.user_agent = "mpegcast-capture";
+    targets.push_back(std::make_unique<AvOutputLink>(out, "target " + redact_url(t.url), psi));
     target_ptrs.push_back(targets.back().get());
   }
   pipeline = std::make_unique<Pipeline>(cfg, target_ptrs);
@@ -184,7 +187,7 @@ int run(int argc, char** argv) {
       next_watchdog_ms = now + static_cast<int64_t>(watchdog_us / 2000);
     }
     if (cfg.status_interval_s > 0 && now >= next_status_ms) {
-      std::vector<TargetStatus> ts;
+      std::vector<AvOutputStatus> ts;
       for (auto& t : targets) ts.push_back(t->status());
       const std::string line = status.line(now, ts);
       LOG_INFO("%s", line.c_str());

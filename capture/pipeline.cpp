@@ -10,7 +10,7 @@
 
 namespace mpegcast::capture {
 
-Pipeline::Pipeline(const CaptureConfig& cfg, std::vector<Target*> targets) : cfg_(cfg), targets_(std::move(targets)) {
+Pipeline::Pipeline(const CaptureConfig& cfg, std::vector<AvOutputLink*> targets) : cfg_(cfg), targets_(std::move(targets)) {
   heartbeat_ms_ = now_ms();
 }
 
@@ -37,7 +37,7 @@ void Pipeline::open() {
   encoder_ = std::make_unique<Encoder>(width, height, rate, cfg_.output);
   muxer_ = std::make_unique<TsMuxer>(encoder_->context(), [this](ChunkPtr chunk) {
     counters_.bytes_out += chunk->size();
-    for (Target* t : targets_) t->push(chunk);
+    for (AvOutputLink* t : targets_) t->push(chunk);
   });
   scaler_ = std::make_unique<Scaler>(width, height);
   mapper_ = std::make_unique<FrameRateMapper>(rate);

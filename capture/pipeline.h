@@ -12,7 +12,7 @@
 #include "scaler.h"
 #include "source.h"
 #include "status.h"
-#include "target.h"
+#include "av_output_link.h"
 #include "ts_muxer.h"
 
 namespace mpegcast::capture {
@@ -23,7 +23,7 @@ namespace mpegcast::capture {
 class Pipeline {
  public:
   /// `targets` receive every chunk (they must outlive the pipeline).
-  Pipeline(const CaptureConfig& cfg, std::vector<Target*> targets);
+  Pipeline(const CaptureConfig& cfg, std::vector<AvOutputLink*> targets);
   ~Pipeline();
 
   /// Start-up: opens the source and sets up encoder and muxer. Throws SourceError or
@@ -57,7 +57,7 @@ class Pipeline {
   bool sleep_until_us(int64_t t_us);
 
   const CaptureConfig cfg_;
-  std::vector<Target*> targets_;
+  std::vector<AvOutputLink*> targets_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   bool flushed_ = false;

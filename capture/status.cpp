@@ -8,7 +8,7 @@ namespace mpegcast::capture {
 
 StatusReporter::StatusReporter(const PipelineCounters& counters) : c_(counters), last_ms_(now_ms()) {}
 
-std::string StatusReporter::line(int64_t now, const std::vector<TargetStatus>& targets) {
+std::string StatusReporter::line(int64_t now, const std::vector<AvOutputStatus>& targets) {
   const uint64_t in = c_.frames_in.load(), out = c_.frames_out.load(), bytes = c_.bytes_out.load();
   const double secs = now > last_ms_ ? static_cast<double>(now - last_ms_) / 1000.0 : 1.0;
   char buf[256];
@@ -20,8 +20,8 @@ std::string StatusReporter::line(int64_t now, const std::vector<TargetStatus>& t
                 static_cast<unsigned long long>(c_.frames_repeated.load()),
                 static_cast<unsigned long long>(c_.source_reopens.load()));
   std::string s = buf;
-  for (const TargetStatus& t : targets) {
-    s += "; target " + t.url + " " + target_state_name(t.state) + ", queued " + std::to_string(t.queue.queued_ms) +
+  for (const AvOutputStatus& t : targets) {
+    s += "; target " + t.url + " " + to_string(t.state) + ", queued " + std::to_string(t.queue.queued_ms) +
          " ms, dropped " + std::to_string(t.queue.dropped_gops) + " GOPs";
   }
   last_ms_ = now;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "target.h"
+#include "av_output_link.h"
 
 namespace mpegcast::capture {
 
@@ -26,7 +26,7 @@ class StatusReporter {
  public:
   explicit StatusReporter(const PipelineCounters& counters);
   /// `now_ms`: CLOCK_MONOTONIC ms.
-  std::string line(int64_t now_ms, const std::vector<TargetStatus>& targets);
+  std::string line(int64_t now_ms, const std::vector<AvOutputStatus>& targets);
 
  private:
   const PipelineCounters& c_;

@@ -148,7 +148,8 @@ std::string node_json(const RelayState& relay) {
   for (const PushLinkStats& p : push_link_stats(relay.links)) {
     push.push_back({{"stream", p.stream}, {"url", p.url}, {"state", p.connected ? "connected" : "idle"},
                     {"connected", p.connected}, {"bytes_out", p.bytes_out},
-                    {"connects", p.connects}, {"failures", p.failures}, {"peer_node", nullptr},
+                    {"connects", p.connects}, {"failures", p.failures}, {"dropped_gops", p.dropped_gops},
+                    {"peer_node", nullptr},
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["push"] = push;
@@ -279,6 +280,9 @@ std::string metrics_text(const RelayState& relay) {
            [](const PushLinkStats& l) { return l.bytes_out; });
   per_link("mpegcast_push_link_failures_total", "counter", "Connect errors, refusals and unplanned closes of a push link.",
            pushes, [](const PushLinkStats& l) { return l.failures; });
+  per_link("mpegcast_push_link_dropped_gops_total", "counter",
+           "GOPs a udp:// or srt:// push link's queue dropped because its peer did not keep up.", pushes,
+           [](const PushLinkStats& l) { return l.dropped_gops; });
   per_link("mpegcast_pull_link_up", "gauge", "1 while the pull link receives the stream.", pulls,
            [](const PullLinkStats& l) { return static_cast<uint64_t>(l.state == "receiving"); });
   per_link("mpegcast_pull_link_bytes_total", "counter", "TS bytes a pull link received.", pulls,

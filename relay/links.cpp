@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "av_push_link.h"
 #include "clock.h"
+#include "link_scheme.h"
 #include "log.h"
 #include "outbound_connection.h"
 #include "relay_state.h"
@@ -68,7 +70,11 @@ class Links {
   void start(lws_vhost* vhost) {
     vhost_ = vhost;
     for (const PushConfig& cfg : relay_.config.push) {
-      push.push_back(std::make_unique<PushLink>(context_, vhost, relay_, cfg));
+      if (find_link_scheme(cfg.target.scheme)->transport == Transport::libavformat) {
+        push.push_back(std::make_unique<AvPushLink>(context_, relay_, cfg));
+      } else {
+        push.push_back(std::make_unique<PushLink>(context_, vhost, relay_, cfg));
+      }
       push.back()->start();
     }
     const int64_t now = now_ms();
@@ -83,7 +89,7 @@ class Links {
     }
   }
 
-  std::vector<std::unique_ptr<PushLink>> push;
+  std::vector<std::unique_ptr<DownstreamLink>> push;
   std::vector<std::unique_ptr<PullLink>> pull;
 
  private:

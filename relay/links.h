@@ -1,11 +1,13 @@
 // The relay's links to other relays: downstream push links (relay.conf `push`) and upstream pull
 // links (relay.conf `pull`: static ones at start, on-demand ones when a stream this relay lacks
 // gets its first subscriber), on one client vhost of their own (no listener) on the relay's
-// context and service thread.
+// context and service thread. Push links to udp:// and srt:// write from a thread of their own
+// through libavformat (av_push_link.h).
 #pragma once
 #include <memory>
 #include <vector>
 
+#include "downstream_link.h"
 #include "pull_link.h"
 #include "push_link.h"
 

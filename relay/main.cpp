@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "av_log_bridge.h"
 #include "config_file.h"
 #include "log.h"
 #include "relay_config.h"
@@ -74,5 +75,6 @@ int main(int argc, char** argv) {
   if (!std::getenv("MPEGCAST_INSTANCE") && !config_path.empty()) {
     ::setenv("MPEGCAST_INSTANCE", std::filesystem::path(config_path).stem().c_str(), 0);
   }
+  install_av_log_bridge(level);  // udp:// and srt:// push links log through libavformat
   return relay::run_relay(std::move(config));
 }

@@ -10,16 +10,13 @@
 #include <string>
 
 #include "backoff.h"
+#include "link_scheme.h"
 #include "resolver.h"
 #include "url.h"
 
 namespace mpegcast::relay {
 
 struct RelayState;
-
-/// How the connection is made: an lws raw socket (the link writes and reads its own bytes: HTTP
-/// requests and responses, raw TS) or an lws WebSocket client (lws frames messages).
-enum class Transport { raw, websocket };
 
 /// The link that owns an OutboundConnection. Every call comes on the service thread.
 class ConnectionOwner {
@@ -47,7 +44,8 @@ class OutboundConnection {
  public:
   /// `log_name` starts every log line ("push cam1 to http://…", secrets masked). `vhost` is the
   /// links' client vhost; its protocols are kRawProtocol and kWsProtocol.
-  /// `peer_role` names the peer in failure lines ("downstream", "upstream").
+  /// `peer_role` names the peer in failure lines ("downstream", "upstream"). `transport` is
+  /// Transport::raw or Transport::websocket (libavformat links have no OutboundConnection).
   OutboundConnection(RelayState& relay, lws_vhost* vhost, std::string log_name, const char* peer_role,
                      const Url& target, Transport transport, ConnectionOwner& owner);
   ~OutboundConnection();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "downstream_link.h"
 #include "outbound_connection.h"
 #include "push_wire.h"
 #include "relay_config.h"
@@ -20,18 +21,7 @@ namespace mpegcast::relay {
 
 struct RelayState;
 
-/// One push link's counters, for the API.
-struct PushLinkStats {
-  std::string stream;
-  std::string url;           // with secrets masked
-  bool connected = false;    // a connection is up (for http: the request head is out)
-  uint64_t bytes_out = 0;    // TS payload bytes written (framing not counted)
-  uint64_t connects = 0;     // connections that came up
-  uint64_t failures = 0;     // connect errors, refusals and unplanned closes
-  std::string last_error;    // "" when none yet
-};
-
-class PushLink final : public ConnectionOwner {
+class PushLink final : public DownstreamLink, public ConnectionOwner {
  public:
   /// `vhost`: the links' client vhost. `cfg` must outlive the link.
   PushLink(lws_context* context, lws_vhost* vhost, RelayState& relay, const PushConfig& cfg);
@@ -40,8 +30,8 @@ class PushLink final : public ConnectionOwner {
   PushLink& operator=(const PushLink&) = delete;
 
   /// Starts the link's timer; it connects once its stream is live.
-  void start();
-  PushLinkStats stats() const;
+  void start() override;
+  PushLinkStats stats() const override;
 
   // ConnectionOwner
   bool on_up() override;

@@ -46,7 +46,7 @@ std::vector<RawIngestConfig> raw_listeners(ConfigSection& ingest, const char* ke
   return out;
 }
 
-/// The `push` list: one downstream link per entry (stream + http:// or tcp:// URL).
+/// The `push` list: one downstream link per entry (stream + a URL of a push row of link_scheme.cpp).
 std::vector<PushConfig> push_links(ConfigSection& root) {
   std::vector<PushConfig> out;
   for (ConfigSection& s : root.groups("push")) {
@@ -64,7 +64,10 @@ std::vector<PushConfig> push_links(ConfigSection& root) {
       if (scheme->default_port == 0) s.fail("url", u->scheme + ":// needs a port");
       u->port = scheme->default_port;
     }
-    if (!scheme->takes_path && (u->path != "/" || !u->query.empty())) s.fail("url", u->scheme + ":// takes no path or query");
+    if (!scheme->takes_path && u->path != "/") {
+      s.fail("url", u->scheme + ":// takes no path" + (scheme->takes_query ? " (options go in the query: ?…)" : ""));
+    }
+    if (!scheme->takes_query && !u->query.empty()) s.fail("url", u->scheme + ":// takes no query");
     for (const PushConfig& q : out) {
       if (q.stream == p.stream && q.url == p.url) s.fail("url", "the same stream and url are listed twice");
     }

@@ -30,7 +30,8 @@ struct RawIngestConfig {
 /// A downstream push link (relay.conf `push` list): the local stream `stream` is written to `url`.
 struct PushConfig {
   std::string stream;
-  std::string url;  // as configured ("http://HOST:PORT/PATH[?secret=S]", "tcp://HOST:PORT"); may hold a secret
+  std::string url;  // as configured ("http://HOST:PORT/PATH[?secret=S]", "tcp://HOST:PORT",
+                    // "udp://GROUP:PORT?ttl=4", "srt://HOST:PORT?passphrase=…"); may hold a secret
   Url target;       // parsed `url`; port filled in (80 for http/ws when absent)
 };
 

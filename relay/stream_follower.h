@@ -55,6 +55,13 @@ class StreamFollower final : public SubscriberOwner {
 
   /// The next chunk to send (see Subscriber::next), nullptr when caught up or not subscribed.
   const Chunk* next(int64_t now_ms) { return sub_ ? sub_->next(now_ms) : nullptr; }
+  /// next() as a shared reference, for handing the chunk to another thread (see Subscriber::next_shared).
+  ChunkPtr next_shared(int64_t now_ms) { return sub_ ? sub_->next_shared(now_ms) : nullptr; }
+  /// The stream's current PAT + PMT (see Stream::psi), null when unknown.
+  ChunkPtr psi() const {
+    const Stream* st = hub_.find(stream_);
+    return st ? st->psi() : nullptr;
+  }
   bool has_data() const { return sub_ && sub_->has_data(); }
 
   /// True when another publisher took the stream since subscribe() (its path must be announced anew).

@@ -54,7 +54,7 @@ bool Subscriber::has_data() const {
   return send_psi_ || (!st.ring_.empty() && next_seq_ <= st.ring_.back()->seq);
 }
 
-const Chunk* Subscriber::park() {
+const ChunkPtr* Subscriber::park() {
   if (!parked_) {
     parked_ = true;
     stream_->parked_.push_back(this);
@@ -63,6 +63,16 @@ const Chunk* Subscriber::park() {
 }
 
 const Chunk* Subscriber::next(int64_t now_ms) {
+  const ChunkPtr* c = next_entry(now_ms);
+  return c ? c->get() : nullptr;
+}
+
+ChunkPtr Subscriber::next_shared(int64_t now_ms) {
+  const ChunkPtr* c = next_entry(now_ms);
+  return c ? *c : nullptr;
+}
+
+const ChunkPtr* Subscriber::next_entry(int64_t now_ms) {
   Stream& st = *stream_;
   woken_ = false;
   last_progress_ms_ = now_ms;
@@ -74,10 +84,10 @@ const Chunk* Subscriber::next(int64_t now_ms) {
     if (st.psi_) {
       bytes_sent_ += st.psi_->size();
       st.bytes_out_ += st.psi_->size();
-      return st.psi_.get();  // the keyframe chunk follows, so there is more: no park
+      return &st.psi_;  // the keyframe chunk follows, so there is more: no park
     }
   }
-  const Chunk* c = st.at(next_seq_);
+  const ChunkPtr* c = st.entry(next_seq_);
   if (!c) {
     if (st.ring_.empty() || next_seq_ > st.ring_.back()->seq) {
       return park();  // caught up
@@ -86,17 +96,17 @@ const Chunk* Subscriber::next(int64_t now_ms) {
     ++skips_;
     ++st.lag_skips_;
     if (!st.position_at_newest_keyframe(*this)) return park();
-    return next(now_ms);
+    return next_entry(now_ms);
   }
-  if (st.newest_keyframe_seq_ > next_seq_ && st.ring_.back()->created_ms - c->created_ms > st.config_.max_lag_ms) {
+  if (st.newest_keyframe_seq_ > next_seq_ && st.ring_.back()->created_ms - (*c)->created_ms > st.config_.max_lag_ms) {
     ++skips_;
     ++st.lag_skips_;
     st.position_at_newest_keyframe(*this);
-    return next(now_ms);
+    return next_entry(now_ms);
   }
   ++next_seq_;
-  bytes_sent_ += c->size();
-  st.bytes_out_ += c->size();
+  bytes_sent_ += (*c)->size();
+  st.bytes_out_ += (*c)->size();
   if (!has_data()) park();  // caught up: the next chunk will wake us
   return c;
 }
@@ -108,11 +118,16 @@ Stream::Stream(std::string name, const HubConfig& config)
   chunker_.set_hold_ms(config.coalesce_ms);
 }
 
-const Chunk* Stream::at(uint64_t seq) const {
+const ChunkPtr* Stream::entry(uint64_t seq) const {
   if (ring_.empty()) return nullptr;
   const uint64_t first = ring_.front()->seq;
   if (seq < first || seq > ring_.back()->seq) return nullptr;
-  return ring_[seq - first].get();
+  return &ring_[seq - first];
+}
+
+const Chunk* Stream::at(uint64_t seq) const {
+  const ChunkPtr* c = entry(seq);
+  return c ? c->get() : nullptr;
 }
 
 bool Stream::position_at_newest_keyframe(Subscriber& s) {

@@ -85,6 +85,9 @@ class alignas(64) Subscriber {
   /// Skips to the newest keyframe when more than max_lag_ms behind or when the cursor's chunk
   /// was evicted (counted in skips()).
   const Chunk* next(int64_t now_ms);
+  /// next() as a shared reference, for a transport that hands the chunk to another thread (the
+  /// udp:// and srt:// push links' output queues): the chunk stays valid while it is held.
+  ChunkPtr next_shared(int64_t now_ms);
 
   /// True when next() would return a chunk (cheap; for deciding whether to ask for another
   /// writable callback).
@@ -101,7 +104,8 @@ class alignas(64) Subscriber {
  private:
   friend class Stream;
   friend class StreamHub;
-  const Chunk* park();
+  const ChunkPtr* park();
+  const ChunkPtr* next_entry(int64_t now_ms);
   Subscriber(Stream* stream, SubscriberOwner* owner, int64_t now_ms) : stream_(stream), owner_(owner), connected_ms_(now_ms), last_progress_ms_(now_ms) {}
 
   Stream* stream_;
@@ -167,6 +171,9 @@ class Stream {
   StreamStats stats() const;
   /// Newest chunk's sequence number (0 before any).
   uint64_t newest_seq() const { return ring_.empty() ? 0 : ring_.back()->seq; }
+  /// The current publisher's PAT + PMT as one chunk (null before both arrived). Never changed once
+  /// made (a new PAT/PMT makes a new chunk), so another thread may keep and send it.
+  ChunkPtr psi() const { return psi_; }
   /// Relays the current publisher's data passed (X-Mpegcast-Via, upstream first); set by the ingest after attach_publisher, empty for a direct publisher. Push links send it plus their node id.
   std::vector<std::string> via;
   /// Relays the request of the subscriber that made the demand passed (a downstream pull), for
@@ -183,6 +190,7 @@ class Stream {
   friend class Subscriber;
   void on_chunk(std::shared_ptr<Chunk> chunk);
   void evict();
+  const ChunkPtr* entry(uint64_t seq) const;
   const Chunk* at(uint64_t seq) const;
   bool position_at_newest_keyframe(Subscriber& s);
   void rebuild_psi();
@@ -199,7 +207,7 @@ class Stream {
   size_t ring_bytes_ = 0;
   uint64_t newest_keyframe_seq_ = 0;  // 0: no keyframe in the ring
   int64_t gop_ms_ = 0;
-  std::shared_ptr<Chunk> psi_;        // PAT + PMT prefix for new subscribers
+  ChunkPtr psi_;                      // PAT + PMT prefix for new subscribers (a new chunk per change)
   uint64_t psi_version_ = UINT64_MAX;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;  // owned; Subscriber::index_ is the position
   std::vector<Subscriber*> parked_;   // subscribers waiting for data (wake on next chunk)

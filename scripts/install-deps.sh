@@ -13,7 +13,7 @@ PACKAGES=(
   libavdevice-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   libboost-test-dev llvm iproute2 nftables
-  ffmpeg chromium prometheus
+  ffmpeg chromium prometheus srt-tools
   clang libclang-rt-14-dev
 )
 # --bench: also what bench/ uses beyond the build (gnuplot for run.py --plot, perf for --perf).

@@ -1,14 +1,15 @@
-// A target's queue: bounded, drops whole GOPs on overflow, (re)starts at a keyframe chunk.
+// A target's queue (shared/output_queue.h, the queue of every libavformat output link: capture
+// targets, the relay's udp:// and srt:// push links): bounded, drops whole GOPs on overflow,
+// (re)starts at a keyframe chunk.
 #define BOOST_TEST_MODULE capture_target_queue
 #include <boost/test/unit_test.hpp>
 #include <map>
 #include <vector>
 
-#include "target_queue.h"
+#include "output_queue.h"
 #include "ts_packet.h"
 
 using namespace mpegcast;
-using namespace mpegcast::capture;
 
 namespace {
 
@@ -41,16 +42,16 @@ struct Producer {
     ++gop_size[gop];
     return c;
   }
-  void push_gops(TargetQueue& q, int gops) {
+  void push_gops(OutputQueue& q, int gops) {
     for (int i = 0; i < gops * chunks_per_gop; ++i) q.push(next());
   }
 };
 
-std::vector<ChunkPtr> drain(TargetQueue& q, std::vector<bool>* gaps = nullptr) {
+std::vector<ChunkPtr> drain(OutputQueue& q, std::vector<bool>* gaps = nullptr) {
   std::vector<ChunkPtr> out;
   ChunkPtr c;
   bool gap = false;
-  while (q.pop(c, gap, 0) == TargetQueue::Pop::chunk) {
+  while (q.pop(c, gap, 0) == OutputQueue::Pop::chunk) {
     out.push_back(c);
     if (gaps) gaps->push_back(gap);
   }
@@ -82,7 +83,7 @@ void check_whole_gops(const std::vector<ChunkPtr>& sent, Producer& p, bool first
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(keeps_everything_when_the_consumer_keeps_up) {
-  TargetQueue q(2000, 1 << 20);
+  OutputQueue q(2000, 1 << 20);
   Producer p{5, 10, 40};
   std::vector<ChunkPtr> sent;
   for (int i = 0; i < 100; ++i) {
@@ -95,7 +96,7 @@ BOOST_AUTO_TEST_CASE(keeps_everything_when_the_consumer_keeps_up) {
 }
 
 BOOST_AUTO_TEST_CASE(starts_at_a_keyframe_chunk) {
-  TargetQueue q(2000, 1 << 20);
+  OutputQueue q(2000, 1 << 20);
   Producer p{5, 10, 40};
   p.seq = 2;  // the first two chunks produced are mid-GOP
   p.gop = 0;
@@ -108,7 +109,7 @@ BOOST_AUTO_TEST_CASE(starts_at_a_keyframe_chunk) {
 
 BOOST_AUTO_TEST_CASE(overflow_by_bytes_drops_whole_gops_oldest_first) {
   // 4 chunks per GOP, 10 packets (1880 bytes) each: a GOP is 7520 bytes; limit ~3 GOPs.
-  TargetQueue q(1000000, 3 * 7520);
+  OutputQueue q(1000000, 3 * 7520);
   Producer p{4, 10, 10};
   p.push_gops(q, 10);  // nobody reads
   const auto st = q.stats();
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(overflow_by_bytes_drops_whole_gops_oldest_first) {
 }
 
 BOOST_AUTO_TEST_CASE(overflow_by_time_drops_whole_gops) {
-  TargetQueue q(500, 1 << 30);  // 500 ms; chunks 40 ms apart, 5 per GOP (200 ms)
+  OutputQueue q(500, 1 << 30);  // 500 ms; chunks 40 ms apart, 5 per GOP (200 ms)
   Producer p{5, 2, 40};
   p.push_gops(q, 20);
   BOOST_TEST(q.stats().queued_ms <= 500);
@@ -137,7 +138,7 @@ BOOST_AUTO_TEST_CASE(overflow_by_time_drops_whole_gops) {
 }
 
 BOOST_AUTO_TEST_CASE(the_gop_in_flight_is_never_cut) {
-  TargetQueue q(1000000, 3 * 7520);
+  OutputQueue q(1000000, 3 * 7520);
   Producer p{4, 10, 10};
   p.push_gops(q, 1);
   // The sender takes the keyframe chunk and one more of GOP 0, then stalls.
@@ -145,7 +146,7 @@ BOOST_AUTO_TEST_CASE(the_gop_in_flight_is_never_cut) {
   ChunkPtr c;
   bool gap = false;
   for (int i = 0; i < 2; ++i) {
-    BOOST_REQUIRE(q.pop(c, gap, 0) == TargetQueue::Pop::chunk);
+    BOOST_REQUIRE(q.pop(c, gap, 0) == OutputQueue::Pop::chunk);
     sent.push_back(c);
   }
   p.push_gops(q, 12);  // overflow while GOP 0 is half sent
@@ -161,7 +162,7 @@ BOOST_AUTO_TEST_CASE(the_gop_in_flight_is_never_cut) {
 
 BOOST_AUTO_TEST_CASE(newest_gop_dropped_means_its_rest_is_dropped_too) {
   // Limit smaller than one GOP: the GOP in production overflows and must go whole.
-  TargetQueue q(1000000, 2 * 1880);
+  OutputQueue q(1000000, 2 * 1880);
   Producer p{4, 10, 10};
   std::vector<ChunkPtr> sent;
   for (int i = 0; i < 4 * 6; ++i) {
@@ -180,14 +181,14 @@ BOOST_AUTO_TEST_CASE(newest_gop_dropped_means_its_rest_is_dropped_too) {
 }
 
 BOOST_AUTO_TEST_CASE(restart_after_reconnect_begins_at_the_newest_keyframe) {
-  TargetQueue q(1000000, 1 << 20);
+  OutputQueue q(1000000, 1 << 20);
   Producer p{4, 1, 10};
   p.push_gops(q, 3);
   q.push(p.next());  // GOP 3 keyframe
   q.push(p.next());  // GOP 3 second chunk
   ChunkPtr c;
   bool gap = false;
-  BOOST_REQUIRE(q.pop(c, gap, 0) == TargetQueue::Pop::chunk);  // then the connection is lost
+  BOOST_REQUIRE(q.pop(c, gap, 0) == OutputQueue::Pop::chunk);  // then the connection is lost
   q.restart();
   std::vector<bool> gaps;
   const auto sent = drain(q, &gaps);
@@ -200,12 +201,12 @@ BOOST_AUTO_TEST_CASE(restart_after_reconnect_begins_at_the_newest_keyframe) {
 }
 
 BOOST_AUTO_TEST_CASE(restart_mid_gop_waits_for_the_next_keyframe) {
-  TargetQueue q(1000000, 1 << 20);
+  OutputQueue q(1000000, 1 << 20);
   Producer p{4, 1, 10};
   q.push(p.next());  // keyframe of GOP 0
   ChunkPtr c;
   bool gap = false;
-  BOOST_REQUIRE(q.pop(c, gap, 0) == TargetQueue::Pop::chunk);
+  BOOST_REQUIRE(q.pop(c, gap, 0) == OutputQueue::Pop::chunk);
   q.restart();       // reconnected mid-GOP, nothing queued
   q.push(p.next());  // rest of GOP 0: must not be sent on the new connection
   q.push(p.next());
@@ -218,19 +219,19 @@ BOOST_AUTO_TEST_CASE(restart_mid_gop_waits_for_the_next_keyframe) {
 }
 
 BOOST_AUTO_TEST_CASE(close_drains_then_reports_closed_and_abort_drops) {
-  TargetQueue q(1000000, 1 << 20);
+  OutputQueue q(1000000, 1 << 20);
   Producer p{2, 1, 10};
   p.push_gops(q, 2);
   q.close();
   ChunkPtr c;
   bool gap = false;
   int n = 0;
-  while (q.pop(c, gap, 0) == TargetQueue::Pop::chunk) ++n;
+  while (q.pop(c, gap, 0) == OutputQueue::Pop::chunk) ++n;
   BOOST_TEST(n == 4);
-  BOOST_TEST((q.pop(c, gap, 0) == TargetQueue::Pop::closed));
+  BOOST_TEST((q.pop(c, gap, 0) == OutputQueue::Pop::closed));
 
-  TargetQueue q2(1000000, 1 << 20);
+  OutputQueue q2(1000000, 1 << 20);
   p.push_gops(q2, 2);
   q2.abort();
-  BOOST_TEST((q2.pop(c, gap, 0) == TargetQueue::Pop::closed));
+  BOOST_TEST((q2.pop(c, gap, 0) == OutputQueue::Pop::closed));
 }

@@ -1,5 +1,6 @@
 // Cascade loop/depth protection (X-Mpegcast-Via parsing and checks), secret masking in push link
-// logs, and the relay.conf `push` / `cascade_max_hops` / `node_id` keys.
+// logs, and the relay.conf `push` / `cascade_max_hops` / `node_id` keys (with the udp:// and
+// srt:// rows of the link scheme table).
 #define BOOST_TEST_MODULE cascade_via
 #include <boost/test/unit_test.hpp>
 
@@ -10,6 +11,7 @@
 
 #include "cascade_via.h"
 #include "config_file.h"
+#include "link_scheme.h"
 #include "url.h"
 #include "relay_config.h"
 
@@ -142,4 +144,36 @@ BOOST_AUTO_TEST_CASE(push_config_keys) {
                  .find("listed twice") != std::string::npos);
   BOOST_TEST(load("cascade_max_hops = 0;\n").find("cascade_max_hops") != std::string::npos);
   BOOST_TEST(load("node_id = \"a,b\";\n").find("node_id") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(push_config_libavformat_schemes) {
+  RelayConfig c;
+  BOOST_TEST(load("push = ( { stream = \"cam1\"; url = \"udp://239.255.0.1:5000?ttl=4\"; },\n"
+                  "         { stream = \"cam1\"; url = \"udp://127.0.0.1:5001\"; },\n"
+                  "         { stream = \"cam1\"; url = \"srt://10.0.0.9:8890?latency=120000&passphrase=p4ssphr4se\"; } );\n",
+                  &c) == "");
+  BOOST_TEST_REQUIRE(c.push.size() == 3u);
+  BOOST_TEST(c.push[0].target.scheme == "udp");
+  BOOST_TEST(c.push[0].target.port == 5000);
+  BOOST_TEST(c.push[0].target.query == "ttl=4");
+  BOOST_TEST(c.push[2].target.query == "latency=120000&passphrase=p4ssphr4se");
+  BOOST_TEST(redact_url(c.push[2].url) == "srt://10.0.0.9:8890?latency=120000&passphrase=***");
+  const LinkScheme* udp = find_link_scheme("udp");
+  const LinkScheme* srt = find_link_scheme("srt");
+  BOOST_TEST_REQUIRE((udp && srt));
+  BOOST_TEST((udp->transport == Transport::libavformat && srt->transport == Transport::libavformat));
+  BOOST_TEST((!udp->pull && !srt->pull && !udp->carries_via && !srt->carries_via));
+
+  BOOST_TEST(load("push = ( { stream = \"cam1\"; url = \"udp://h\"; } );\n").find("udp:// needs a port") != std::string::npos);
+  BOOST_TEST(load("push = ( { stream = \"cam1\"; url = \"srt://h?latency=1\"; } );\n").find("srt:// needs a port") !=
+             std::string::npos);
+  BOOST_TEST(load("push = ( { stream = \"cam1\"; url = \"srt://h:1/live\"; } );\n").find("srt:// takes no path") !=
+             std::string::npos);
+  BOOST_TEST(load("push = ( { stream = \"cam1\"; url = \"tcp://h:1?x=1\"; } );\n").find("tcp:// takes no query") !=
+             std::string::npos);
+  const std::string bad = load("push = ( { stream = \"cam1\"; url = \"rtmp://h:1/app\"; } );\n");
+  BOOST_TEST(bad.find("udp://") != std::string::npos, bad);
+  BOOST_TEST(bad.find("srt://") != std::string::npos, bad);
+  BOOST_TEST(load("pull = ( { streams = \"*\"; upstreams = [ \"srt://h:1\" ]; } );\n").find("scheme \"srt\"") !=
+             std::string::npos);
 }

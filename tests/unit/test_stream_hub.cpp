@@ -122,6 +122,37 @@ BOOST_AUTO_TEST_CASE(psi_prefix_when_keyframe_chunk_lacks_pat) {
   BOOST_TEST(got[1]->keyframe);
 }
 
+BOOST_AUTO_TEST_CASE(next_shared_hands_out_the_hubs_own_chunks) {
+  StreamHub hub(small_config());
+  FakePublisher pub;
+  HubError err;
+  Stream* st = hub.attach_publisher("cam1", &pub, "test", false, 0, err);
+  test::TsBuilder b;
+  auto g1 = b.gop(3, 2);
+  hub.publish(st, g1.data(), g1.size(), 0);
+  auto k = b.video(true, true);  // a keyframe chunk without PAT/PMT: the prefix comes first
+  hub.publish(st, k.data(), k.size(), 50);
+  FakeOwner o1, o2;
+  Subscriber* s1 = hub.subscribe("cam1", &o1, 50, err);
+  Subscriber* s2 = hub.subscribe("cam1", &o2, 50, err);
+  std::vector<ChunkPtr> shared;
+  while (ChunkPtr c = s1->next_shared(50)) shared.push_back(c);
+  auto plain = drain(s2, 50);
+  BOOST_REQUIRE(shared.size() == 2u);
+  BOOST_REQUIRE(plain.size() == 2u);
+  BOOST_TEST(shared[0].get() == plain[0]);  // the same objects, no copies
+  BOOST_TEST(shared[1].get() == plain[1]);
+  BOOST_TEST(shared[0] == st->psi());      // the PAT + PMT prefix is the stream's psi()
+  BOOST_TEST(shared[1]->keyframe);
+  // A held reference outlives the hub's ring (another thread may still be sending it).
+  const long before = shared[1].use_count();
+  hub.detach_publisher(st, &pub);
+  hub.attach_publisher("cam1", &pub, "test", false, 100, err);  // a new publisher clears the ring
+  BOOST_TEST(shared[1].use_count() < before);
+  BOOST_TEST(shared[1]->keyframe);
+  BOOST_TEST(!st->psi());
+}
+
 BOOST_AUTO_TEST_CASE(memory_is_bounded_by_the_ring_not_by_subscribers) {
   HubConfig cfg = small_config();
   StreamHub hub(cfg);

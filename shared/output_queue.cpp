@@ -1,17 +1,17 @@
-#include "target_queue.h"
+#include "output_queue.h"
 
 #include <chrono>
 
-namespace mpegcast::capture {
+namespace mpegcast {
 
-TargetQueue::TargetQueue(int64_t max_ms, size_t max_bytes) : max_ms_(max_ms), max_bytes_(max_bytes) {}
+OutputQueue::OutputQueue(int64_t max_ms, size_t max_bytes) : max_ms_(max_ms), max_bytes_(max_bytes) {}
 
-bool TargetQueue::over_limit_locked() const {
+bool OutputQueue::over_limit_locked() const {
   if (q_.empty()) return false;
   return bytes_ > max_bytes_ || q_.back()->created_ms - q_.front()->created_ms > max_ms_;
 }
 
-void TargetQueue::drop_range_locked(size_t begin, size_t end) {
+void OutputQueue::drop_range_locked(size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     bytes_ -= q_[i]->size();
     stats_.dropped_bytes += q_[i]->size();
@@ -21,9 +21,9 @@ void TargetQueue::drop_range_locked(size_t begin, size_t end) {
   gap_ = true;
 }
 
-void TargetQueue::drop_front_locked(size_t count) { drop_range_locked(0, count); }
+void OutputQueue::drop_front_locked(size_t count) { drop_range_locked(0, count); }
 
-void TargetQueue::push(ChunkPtr chunk) {
+void OutputQueue::push(ChunkPtr chunk) {
   if (!chunk) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return;
@@ -41,7 +41,7 @@ void TargetQueue::push(ChunkPtr chunk) {
   cv_.notify_one();
 }
 
-void TargetQueue::enforce_limits_locked() {
+void OutputQueue::enforce_limits_locked() {
   while (over_limit_locked()) {
     // Leading non-keyframe chunks are the tail of the GOP the consumer is sending: keep them.
     size_t first_key = 0;
@@ -57,7 +57,7 @@ void TargetQueue::enforce_limits_locked() {
   }
 }
 
-TargetQueue::Pop TargetQueue::pop(ChunkPtr& out, bool& gap_before, int timeout_ms) {
+OutputQueue::Pop OutputQueue::pop(ChunkPtr& out, bool& gap_before, int timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !q_.empty() || closed_; });
   if (q_.empty()) return closed_ ? Pop::closed : Pop::timeout;
@@ -69,7 +69,7 @@ TargetQueue::Pop TargetQueue::pop(ChunkPtr& out, bool& gap_before, int timeout_m
   return Pop::chunk;
 }
 
-void TargetQueue::restart() {
+void OutputQueue::restart() {
   std::lock_guard<std::mutex> lock(mu_);
   size_t newest_key = q_.size();
   for (size_t i = q_.size(); i-- > 0;) {
@@ -90,26 +90,36 @@ void TargetQueue::restart() {
   gap_ = true;
 }
 
-void TargetQueue::close() {
+void OutputQueue::clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < q_.size(); ++i) {
+    if (q_[i]->keyframe || i == 0) ++stats_.dropped_gops;
+  }
+  if (!q_.empty()) drop_front_locked(q_.size());
+  need_keyframe_ = true;
+  gap_ = true;
+}
+
+void OutputQueue::close() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
   cv_.notify_all();
 }
 
-void TargetQueue::abort() {
+void OutputQueue::abort() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
   if (!q_.empty()) drop_front_locked(q_.size());
   cv_.notify_all();
 }
 
-TargetQueueStats TargetQueue::stats() const {
+OutputQueueStats OutputQueue::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  TargetQueueStats s = stats_;
+  OutputQueueStats s = stats_;
   s.chunks = q_.size();
   s.bytes = bytes_;
   s.queued_ms = q_.empty() ? 0 : q_.back()->created_ms - q_.front()->created_ms;
   return s;
 }
 
-}  // namespace mpegcast::capture
+}  // namespace mpegcast

@@ -1,4 +1,5 @@
-// The bounded queue between the capture thread and one target's sender thread.
+// The bounded queue between a producer that must never wait (the capture thread, the relay's
+// service thread) and one output link's sender thread (see av_output_link.h).
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -7,10 +8,10 @@
 
 #include "chunk.h"
 
-namespace mpegcast::capture {
+namespace mpegcast {
 
-/// Counters and fill level of one TargetQueue.
-struct TargetQueueStats {
+/// Counters and fill level of one OutputQueue.
+struct OutputQueueStats {
   size_t chunks = 0;            // queued now
   size_t bytes = 0;             // queued now
   int64_t queued_ms = 0;        // age span of what is queued (newest created_ms - oldest)
@@ -29,10 +30,10 @@ struct TargetQueueStats {
 ///   and the GOP still being produced is dropped together with the rest of it as it arrives;
 /// - the queue holds at most `max_ms` of video (by Chunk::created_ms) and `max_bytes`, plus at
 ///   most the tail of the GOP in flight.
-class TargetQueue {
+class OutputQueue {
  public:
   /// `max_ms`: span of created_ms from oldest to newest chunk; `max_bytes`: payload bytes.
-  TargetQueue(int64_t max_ms, size_t max_bytes);
+  OutputQueue(int64_t max_ms, size_t max_bytes);
 
   /// Producer: appends `chunk`, then drops GOPs while over a limit.
   void push(ChunkPtr chunk);
@@ -48,12 +49,16 @@ class TargetQueue {
   /// (or everything, waiting for the next keyframe), so the peer starts with a fresh GOP.
   void restart();
 
+  /// Drops everything queued (counted) and waits for the next keyframe chunk, e.g. while the
+  /// link is paused, so that it does not start again with stale video.
+  void clear();
+
   /// Producer is done: pop() drains what is queued, then returns closed.
   void close();
   /// Drops everything and makes pop() return closed at once.
   void abort();
 
-  TargetQueueStats stats() const;
+  OutputQueueStats stats() const;
 
  private:
   void enforce_limits_locked();
@@ -70,7 +75,7 @@ class TargetQueue {
   bool need_keyframe_ = true;  // drop incoming chunks until a keyframe chunk
   bool gap_ = true;            // report gap_before on the next pop
   bool closed_ = false;
-  TargetQueueStats stats_;
+  OutputQueueStats stats_;
 };
 
-}  // namespace mpegcast::capture
+}  // namespace mpegcast

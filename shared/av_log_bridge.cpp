@@ -7,7 +7,7 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
-namespace mpegcast::capture {
+namespace mpegcast {
 namespace {
 
 bool is_network(void* avcl) {
@@ -16,7 +16,7 @@ bool is_network(void* avcl) {
   if (!c) return false;
   const char* n = c->class_name;
   return n && (std::strcmp(n, "URLContext") == 0 || std::strcmp(n, "tcp") == 0 || std::strcmp(n, "http") == 0 ||
-               std::strcmp(n, "udp") == 0 || std::strcmp(n, "AVIOContext") == 0);
+               std::strcmp(n, "udp") == 0 || std::strcmp(n, "libsrt") == 0 || std::strcmp(n, "AVIOContext") == 0);
 }
 
 void callback(void* avcl, int level, const char* fmt, va_list vl) {
@@ -41,4 +41,4 @@ void install_av_log_bridge(LogLevel level) {
   av_log_set_callback(&callback);
 }
 
-}  // namespace mpegcast::capture
+}  // namespace mpegcast

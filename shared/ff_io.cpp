@@ -1,10 +1,10 @@
-#include "ff_ptr.h"
+#include "ff_io.h"
 
 extern "C" {
 #include <libavutil/error.h>
 }
 
-namespace mpegcast::capture {
+namespace mpegcast {
 
 std::string av_error_text(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -12,4 +12,4 @@ std::string av_error_text(int err) {
   return buf;
 }
 
-}  // namespace mpegcast::capture
+}  // namespace mpegcast

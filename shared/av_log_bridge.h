@@ -2,11 +2,11 @@
 #pragma once
 #include "log.h"
 
-namespace mpegcast::capture {
+namespace mpegcast {
 
 /// Installs the av_log callback. libav messages up to warnings are kept (info and verbose too
-/// when `level` is debug); messages of network protocols go to debug, because each target
-/// logs its own failures once, naming the URL.
+/// when `level` is debug); messages of network protocols go to debug, because each output link
+/// (a capture target, a relay's udp:// or srt:// push) logs its own failures once, naming the URL.
 void install_av_log_bridge(LogLevel level);
 
-}  // namespace mpegcast::capture
+}  // namespace mpegcast
