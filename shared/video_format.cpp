@@ -131,6 +131,7 @@ std::optional<VideoFormat> parse_sps(const std::vector<uint8_t>& d) {
     if (r.u(1)) {  // timing_info_present_flag
       const uint32_t units = r.u(32), scale = r.u(32);
       if (!r.overrun && units > 0) fps = static_cast<double>(scale) / (2.0 * units);
+      if (fps > 1000) fps = 0;  // not a frame rate (a broken or hostile VUI): unknown
     }
   }
   if (r.overrun || width_mbs > 1024 || height_units > 1024) return std::nullopt;
