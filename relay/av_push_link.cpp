@@ -21,7 +21,6 @@ AvOutputConfig output_config(const PushConfig& cfg) {
 
 AvPushLink::AvPushLink(lws_context* context, RelayState& relay, const PushConfig& cfg)
     : context_(context),
-      relay_(relay),
       cfg_(cfg),
       name_("push " + cfg.stream + " to " + redact_url(cfg.url)),
       idle_close_ms_(std::max<int64_t>(1000, relay.config.publisher_timeout_s * 1000 / 2)),

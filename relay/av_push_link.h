@@ -54,7 +54,6 @@ class AvPushLink final : public DownstreamLink {
   };
   Timer timer_;
   lws_context* context_;
-  RelayState& relay_;
   const PushConfig& cfg_;
   const std::string name_;  // "push cam1 to srt://…?passphrase=***"
   const int64_t idle_close_ms_;
