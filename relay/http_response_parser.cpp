@@ -71,7 +71,8 @@ struct HttpResponseParser::Impl {
       x.on_headers_complete = [](http_parser* p) {
         Impl* i = self(p);
         i->head.status = static_cast<int>(p->status_code);
-        if (i->head.status >= 100 && i->head.status < 200) return 0;  // interim: skipped at message end
+        // An interim response has no body (RFC 9110 §15.2): 1 tells http-parser so; it is skipped at its end.
+        if (i->head.status >= 100 && i->head.status < 200) return 1;
         if (!i->handler.on_head(i->head)) {
           i->stopped = true;
           return -1;
@@ -80,6 +81,7 @@ struct HttpResponseParser::Impl {
       };
       x.on_body = [](http_parser* p, const char* at, size_t len) {
         Impl* i = self(p);
+        if (p->status_code < 200) return 0;  // never the body of an interim response
         if (!i->handler.on_body(reinterpret_cast<const uint8_t*>(at), len)) {
           i->stopped = true;
           return 1;
