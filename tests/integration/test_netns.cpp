@@ -168,7 +168,8 @@ BOOST_AUTO_TEST_CASE(tree_across_namespaces_with_a_slow_and_a_lossy_hop, *boost:
                                << 100.0 * decoded[v->name].frames_decoded / (kFps * secs) << " % of 25 fps), "
                                << v->ws.data().size() * 8 / secs / 1000 << " kbit/s, longest without a new picture "
                                << v->longest_freeze_s << " s");
-    if (v != &v_slow) BOOST_TEST(decoded[v->name].errors == 0, v->name << ": " << decoded[v->name].error_text);
+    // The slow and the lossy edge may see a damaged picture per lag skip upstream (checked below).
+    if (v != &v_slow && v != &v_lossy) BOOST_TEST(decoded[v->name].errors == 0, v->name << ": " << decoded[v->name].error_text);
   }
   const nlohmann::json mid_cam = mid.stream("cam1"), slow_cam = slow.stream("cam1"), lossy_cam = lossy.stream("cam1");
   BOOST_TEST_MESSAGE("origin bitrate in: " << origin.stream("cam1").value("bitrate_in_bps", 0) << " bit/s");
@@ -201,7 +202,12 @@ BOOST_AUTO_TEST_CASE(tree_across_namespaces_with_a_slow_and_a_lossy_hop, *boost:
   BOOST_TEST(v_slow.longest_freeze_s < 3.0, "the slow edge's viewer froze");
   BOOST_TEST(slow_cam["via"].dump() == "[\"origin\",\"mid\"]");
 
-  // ---- lossy hop: TCP recovers; the viewer keeps ≥ 80 % of the frames
+  // ---- lossy hop: TCP recovers; the viewer keeps ≥ 80 % of the frames. A retransmission burst can
+  // put mid's push to the lossy edge more than max_lag_ms behind: a skip, and at most one damaged
+  // picture for it, as on the slow hop.
+  BOOST_TEST(static_cast<uint64_t>(decoded[v_lossy.name].errors) <=
+                 mid_skips + lossy_cam.value("lag_skips", uint64_t{0}),
+             decoded[v_lossy.name].error_text);
   BOOST_TEST_MESSAGE("lossy hop: delay behind the origin's viewer: max " << lossy_delay.max_s << " s, mean "
                                                                           << lossy_delay.mean_s() << " s; lag_skips on the lossy edge "
                                                                           << lossy_cam.value("lag_skips", 0) << "; mid's push: "
