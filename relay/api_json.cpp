@@ -167,6 +167,13 @@ std::string node_json(const RelayState& relay) {
   j["connections_refused_per_address"] = c.connections_refused_per_address;
   j["max_connections_per_address"] = relay.config.max_connections_per_address;
   j["log_lines_suppressed"] = relay.peer_log.suppressed_total();
+  const SnapshotStats sn = relay.snapshots ? relay.snapshots->stats() : SnapshotStats();
+  j["snapshot_requests"] = sn.requests;
+  j["snapshot_decodes"] = sn.decodes;
+  j["snapshot_encodes"] = sn.encodes;
+  j["snapshot_cache_hits"] = sn.cache_hits;
+  j["snapshot_refused"] = sn.refused;
+  j["snapshot_failures"] = sn.failures;
   return j.dump();
 }
 
@@ -204,6 +211,15 @@ std::string metrics_text(const RelayState& relay) {
   counter("mpegcast_viewer_connections_total", "Viewers accepted.", c.viewer_connections);
   counter("mpegcast_viewer_refused_total", "Viewers refused (limits, bad names).", c.viewer_refused);
   counter("mpegcast_egress_bytes_total", "Payload bytes written to viewers.", c.bytes_out);
+  const SnapshotStats sn = relay.snapshots ? relay.snapshots->stats() : SnapshotStats();
+  counter("mpegcast_snapshot_requests_total", "Snapshot requests (GET /live/STREAM.jpg).", sn.requests);
+  counter("mpegcast_snapshot_decodes_total", "Keyframes decoded for snapshots.", sn.decodes);
+  counter("mpegcast_snapshot_encodes_total", "JPEGs encoded for snapshots.", sn.encodes);
+  counter("mpegcast_snapshot_cache_hits_total", "Snapshot requests answered from the cache at once.", sn.cache_hits);
+  counter("mpegcast_snapshot_refused_total", "Snapshot requests refused with 503 (queue full, keyframe too large).",
+          sn.refused);
+  counter("mpegcast_snapshot_failures_total", "Snapshot requests answered 500 (the keyframe did not decode).",
+          sn.failures);
   counter("mpegcast_viewer_partial_writes_total",
           "Chunks a viewer's socket took only part of (the rest waits for the socket to drain).",
           c.viewer_partial_writes);

@@ -200,6 +200,12 @@ RelayConfig load_relay_config(ConfigFile& file) {
     s.check_unknown();
     c.streams.emplace(name, p);
   }
+  {
+    ConfigSection snap = root.group("snapshot");
+    c.snapshot.max_waiting = static_cast<size_t>(snap.integer("max_waiting", 256, 1, 100000));
+    c.snapshot.max_input_bytes = static_cast<size_t>(snap.integer("max_input_bytes", 2 << 20, 64 << 10, 64 << 20));
+    snap.check_unknown();
+  }
   c.push = push_links(root);
   c.pull = pull_rules(root);
   root.check_unknown();

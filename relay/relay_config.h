@@ -7,6 +7,7 @@
 
 #include "cidr.h"
 #include "config_file.h"
+#include "snapshot_service.h"
 #include "stream_hub.h"
 #include "url.h"
 
@@ -78,6 +79,7 @@ struct RelayConfig {
   std::vector<PushConfig> push;               // downstream push links
   std::vector<PullConfig> pull;               // upstream pull rules, first match wins
   int64_t cascade_max_hops = 8;              // a push that passed more relays than this is refused
+  SnapshotConfig snapshot;                   // relay.conf `snapshot`: GET /live/STREAM.jpg
 };
 
 /// Reads and validates `file` (all keys optional). Throws ConfigError (`FILE:LINE: key: problem`).

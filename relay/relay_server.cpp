@@ -390,6 +390,8 @@ int run_relay(RelayConfig config) {
   // Links to other relays: a client vhost of their own; destroyed (below) before the context.
   relay->context = context.get();
   relay->resolver = std::make_unique<Resolver>(context.get());
+  // Snapshots: JPEGs decoded and encoded on a worker thread that wakes this loop with its results.
+  relay->snapshots = std::make_unique<SnapshotService>(cfg.snapshot, [ctx = context.get()] { lws_cancel_service(ctx); });
   LinksPtr links = start_links(context.get(), *relay);
   if (!links) {
     relay->resolver.reset();
@@ -452,6 +454,7 @@ int run_relay(RelayConfig config) {
   relay->links = nullptr;
   links.reset();  // unsubscribes the links and detaches them from their connections
   relay->resolver.reset();
+  relay->snapshots->stop();  // no wake-ups into a destroyed context; the object goes with `relay`, after its waiters
   if (cfg.hub.coalesce_ms > 0) {
     lws_sul_cancel(&coalesce.sul);
     relay->hub.set_flush_scheduler(nullptr);

@@ -10,6 +10,7 @@
 #include "log_limiter.h"
 #include "relay_config.h"
 #include "resolver.h"
+#include "snapshot_service.h"
 #include "stream_hub.h"
 
 struct lws;
@@ -70,6 +71,7 @@ struct RelayState {
   int api_port = 0;  // listener-less vhost that WebSocket publishers are handed to
   const Links* links = nullptr;        // push and pull links, for the API (null: none started)
   std::unique_ptr<Resolver> resolver;   // host names off the service thread (set while serving)
+  std::unique_ptr<SnapshotService> snapshots;  // GET /live/STREAM.jpg (set while serving; stopped before the context goes)
 };
 
 /// The RelayState of the context `wsi` belongs to.
