@@ -32,6 +32,7 @@ struct RelayCounters {
   uint64_t viewer_partial_writes = 0; // chunks the kernel took only part of (the viewer's socket was full)
   uint64_t connections_refused = 0;   // accepted and closed at once: limits.max_connections reached
   uint64_t connections_refused_per_address = 0;  // likewise: limits.max_connections_per_address reached
+  uint64_t api_refused = 0;           // API / metrics / dashboard requests refused by relay.conf `api` (401 / 403)
 };
 
 class Links;

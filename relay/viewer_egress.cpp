@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "api_access.h"
 #include "api_json.h"
 #include "cascade_via.h"
 #include "connection_limit.h"
@@ -145,14 +146,17 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
   }
 }
 
-/// Writes a complete small response (headers + body) and ends the transaction.
-int respond(lws* wsi, unsigned status, const char* content_type, const std::string& body) {
+/// Writes a complete small response (headers + body) and ends the transaction. `cors`: readable
+/// by pages of any origin (the dashboard's tree view reads other relays' APIs; no credentials).
+int respond(lws* wsi, unsigned status, const char* content_type, const std::string& body, bool cors = false) {
   std::string buf(LWS_PRE + 1024 + body.size(), '\0');
   auto* start = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
   unsigned char* p = start;
   unsigned char* end = start + 1024;
   if (lws_add_http_common_headers(wsi, status, content_type, body.size(), &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+      (cors && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-origin:"),
+                                           reinterpret_cast<const unsigned char*>("*"), 1, &p, end)) ||
       lws_finalize_write_http_header(wsi, start, &p, end)) {
     return 1;
   }
@@ -215,16 +219,17 @@ int route(lws* wsi, ViewerPss* pss) {
     return start_http_ts(wsi, pss, name);
   }
   if (path == "/api/v1/streams" || path == "/api/v1/streams/") {
-    return respond(wsi, 200, "application/json", streams_json(relay));
+    return respond(wsi, 200, "application/json", streams_json(relay), true);
   }
   if (path.rfind("/api/v1/streams/", 0) == 0) {
     const std::string body = stream_json(relay, path.substr(16));
-    if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}");
-    return respond(wsi, 200, "application/json", body);
+    if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}", true);
+    return respond(wsi, 200, "application/json", body, true);
   }
-  if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay));
-  if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay));
+  if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay), true);
+  if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay), true);
   if (path == "/healthz") return respond(wsi, 200, "text/plain", "ok\n");
+  if (path.rfind("/api/", 0) == 0) return respond(wsi, 404, "text/plain", "not found\n", true);
   return respond(wsi, 404, "text/plain", "not found\n");
 }
 
@@ -273,7 +278,7 @@ int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
         write_refusal(wsi, *r);
         return 1;
       }
-      return 0;
+      return api_access_filter(wsi, request_path(wsi)) ? 1 : 0;
     }
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       // Only WebSocket: h2c would take the connection past our timeouts (and HTTP-TS over h2
