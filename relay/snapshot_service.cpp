@@ -24,11 +24,15 @@ std::optional<SnapshotAnswer> SnapshotService::request(const StreamHub& hub, con
   auto it = entries_.find(name);
   if (it != entries_.end()) {
     Entry& e = it->second;
+    if (seq < e.cached_seq) {  // the stream went away and came back: sequence numbers start over
+      e.cached_seq = 0;
+      e.jpegs.clear();
+    }
     // The newest keyframe's JPEG; or, while that keyframe has nothing after it yet (its picture
     // may still be arriving), the previous keyframe's.
-    const bool newest_complete = seq != 0 && st->newest_seq() > seq;
+    const bool newest_complete = st->newest_seq() > seq;
     std::shared_ptr<const std::string> jpeg = cached(e, seq, width);
-    if (!jpeg && !newest_complete && e.cached_seq != 0) jpeg = cached(e, e.cached_seq, width);
+    if (!jpeg && seq != 0 && !newest_complete && e.cached_seq != 0) jpeg = cached(e, e.cached_seq, width);
     if (jpeg) {
       ++stats_.cache_hits;
       return SnapshotAnswer{200, jpeg, ""};
@@ -104,7 +108,7 @@ void SnapshotService::deliver(const StreamHub& hub) {
     e.busy = false;
     if (r.jpeg) {
       ++stats_.encodes;
-      if (r.seq > e.cached_seq) {
+      if (r.seq != e.cached_seq) {  // one job per stream at a time: results come in keyframe order
         e.cached_seq = r.seq;
         e.jpegs.clear();
       }
