@@ -50,7 +50,11 @@ async function main() {
     return check(`schema: ${what}`, ok, ok ? `valid ${def}` : ajv.errorsText(v.errors, { dataVar: what }));
   };
 
-  const relay = await t.relay('relay', 'node_id = "api-test";\n');
+  // A push link and a pull rule to nowhere, so that the node document has push, pull and peers entries to
+  // validate (streams "other" and "othx", not cam1, whose viewer count stays the test's viewers).
+  const relay = await t.relay('relay', 'node_id = "api-test";\n' +
+    'push = ( { stream = "other"; url = "http://127.0.0.1:9/publish/other"; api = "http://127.0.0.1:9"; } );\n' +
+    'pull = ( { streams = "oth*"; upstreams = [ "ws://127.0.0.1:9" ]; } );\n');
   const capture = t.capture('capture', relay, STREAM);
   await waitFor(`${STREAM} to have a keyframe`, async () => {
     if (capture.exited) throw new Fatal(`capture exited (code ${capture.code}); see ${capture.logPath}`);
@@ -94,8 +98,14 @@ async function main() {
   const missing = await getJson(`${relay.base}/api/v1/streams/nosuch`);
   check('404 for an unknown stream', missing.status === 404, `HTTP ${missing.status}`);
   validate('/api/v1/streams/nosuch', 'error', missing.body);
+  const puller = await wsViewer(relay.viewPort, '/live/othx');  // demand for oth*: an on-demand pull starts (and fails)
+  await sleep(300);
   const node = await getJson(`${relay.base}/api/v1/node`);
+  puller.close();
   validate('/api/v1/node', 'node', node.body);
+  check('node document has push, pull and peers entries', node.body.push.length === 1 && node.body.pull.length === 1 &&
+    node.body.peers.length === 2 && node.body.push[0].api === 'http://127.0.0.1:9',
+  `push ${JSON.stringify(node.body.push[0])}; pull ${JSON.stringify(node.body.pull[0])}; peers ${JSON.stringify(node.body.peers)}`);
   check('CORS on /api', node.headers.get('access-control-allow-origin') === '*',
     `Access-Control-Allow-Origin: ${node.headers.get('access-control-allow-origin')}`);
 
