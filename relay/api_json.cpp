@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "links.h"
+#include "url.h"
 #include "version.h"
 
 namespace mpegcast::relay {
@@ -77,6 +78,36 @@ std::string address_text(const std::string& host, int port) {
 
 std::string link_label(const PushLinkStats& l) { return l.url; }
 std::string link_label(const PullLinkStats& l) { return l.upstream; }
+
+/// The API base URL of a pull upstream (a relay's viewer base URL; ws:// → http://), masked.
+std::string upstream_api(const Url& u) {
+  const bool tls = u.scheme == "https" || u.scheme == "wss";
+  const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(u.port);
+}
+
+/// The downstream relay's API base URL configured for push link `p` ("" when none).
+std::string push_api(const RelayConfig& cfg, const PushLinkStats& p) {
+  for (const PushConfig& c : cfg.push) {
+    if (c.stream == p.stream && redact_url(c.url) == p.url) return redact_url(c.api);
+  }
+  return {};
+}
+
+/// Neighbouring relays known from the config, for the dashboard's tree view: pull rules'
+/// upstreams (also while no pull runs) and push links' `api`.
+nlohmann::json peers_json(const RelayConfig& cfg) {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const PullConfig& rule : cfg.pull) {
+    for (const Url& u : rule.upstreams) {
+      peers.push_back({{"relation", "upstream"}, {"api", upstream_api(u)}, {"streams", rule.streams}});
+    }
+  }
+  for (const PushConfig& p : cfg.push) {
+    if (!p.api.empty()) peers.push_back({{"relation", "downstream"}, {"api", redact_url(p.api)}, {"streams", p.stream}});
+  }
+  return peers;
+}
 
 std::string escape_label(const std::string& v) {
   std::string out;
@@ -149,7 +180,7 @@ std::string node_json(const RelayState& relay) {
     push.push_back({{"stream", p.stream}, {"url", p.url}, {"state", p.connected ? "connected" : "idle"},
                     {"connected", p.connected}, {"bytes_out", p.bytes_out},
                     {"connects", p.connects}, {"failures", p.failures}, {"dropped_gops", p.dropped_gops},
-                    {"peer_node", nullptr},
+                    {"peer_node", nullptr}, {"api", or_null(push_api(relay.config, p))},
                     {"last_error", p.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.last_error)}});
   }
   j["push"] = push;
@@ -167,6 +198,15 @@ std::string node_json(const RelayState& relay) {
   j["connections_refused_per_address"] = c.connections_refused_per_address;
   j["max_connections_per_address"] = relay.config.max_connections_per_address;
   j["log_lines_suppressed"] = relay.peer_log.suppressed_total();
+  j["api_refused"] = c.api_refused;
+  j["peers"] = peers_json(relay.config);
+  const SnapshotStats sn = relay.snapshots ? relay.snapshots->stats() : SnapshotStats();
+  j["snapshot_requests"] = sn.requests;
+  j["snapshot_decodes"] = sn.decodes;
+  j["snapshot_encodes"] = sn.encodes;
+  j["snapshot_cache_hits"] = sn.cache_hits;
+  j["snapshot_refused"] = sn.refused;
+  j["snapshot_failures"] = sn.failures;
   return j.dump();
 }
 
@@ -204,6 +244,17 @@ std::string metrics_text(const RelayState& relay) {
   counter("mpegcast_viewer_connections_total", "Viewers accepted.", c.viewer_connections);
   counter("mpegcast_viewer_refused_total", "Viewers refused (limits, bad names).", c.viewer_refused);
   counter("mpegcast_egress_bytes_total", "Payload bytes written to viewers.", c.bytes_out);
+  counter("mpegcast_api_refused_total", "API, metrics and dashboard requests refused by relay.conf api (401 / 403).",
+          c.api_refused);
+  const SnapshotStats sn = relay.snapshots ? relay.snapshots->stats() : SnapshotStats();
+  counter("mpegcast_snapshot_requests_total", "Snapshot requests (GET /live/STREAM.jpg).", sn.requests);
+  counter("mpegcast_snapshot_decodes_total", "Keyframes decoded for snapshots.", sn.decodes);
+  counter("mpegcast_snapshot_encodes_total", "JPEGs encoded for snapshots.", sn.encodes);
+  counter("mpegcast_snapshot_cache_hits_total", "Snapshot requests answered from the cache at once.", sn.cache_hits);
+  counter("mpegcast_snapshot_refused_total", "Snapshot requests refused with 503 (queue full, keyframe too large).",
+          sn.refused);
+  counter("mpegcast_snapshot_failures_total", "Snapshot requests answered 500 (the keyframe did not decode).",
+          sn.failures);
   counter("mpegcast_viewer_partial_writes_total",
           "Chunks a viewer's socket took only part of (the rest waits for the socket to drain).",
           c.viewer_partial_writes);

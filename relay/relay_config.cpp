@@ -72,6 +72,13 @@ std::vector<PushConfig> push_links(ConfigSection& root) {
       if (q.stream == p.stream && q.url == p.url) s.fail("url", "the same stream and url are listed twice");
     }
     p.target = *u;
+    p.api = s.string("api", "", 2048);
+    if (!p.api.empty()) {
+      auto a = parse_url(p.api);
+      if (!a || (a->scheme != "http" && a->scheme != "https") || a->path != "/" || !a->query.empty()) {
+        s.fail("api", "\"" + redact_url(p.api) + "\" is not the downstream relay's API base URL http://HOST[:PORT]");
+      }
+    }
     s.check_unknown();
     out.push_back(std::move(p));
   }
@@ -117,6 +124,28 @@ std::vector<PullConfig> pull_rules(ConfigSection& root) {
     out.push_back(std::move(p));
   }
   return out;
+}
+
+/// The `api` group: who may read the API, the metrics and the dashboard page.
+ApiAccessConfig api_access(ConfigSection& root) {
+  ApiAccessConfig a;
+  ConfigSection s = root.group("api");
+  std::vector<Cidr> nets;
+  for (const std::string& text : s.strings("allow")) {
+    auto n = parse_cidr(text);
+    if (!n) s.fail("allow", "\"" + text + "\" is not an address or CIDR network");
+    nets.push_back(*n);
+    a.allow_text += (a.allow_text.empty() ? "" : ",") + text;
+  }
+  a.allow = CidrList(std::move(nets));
+  a.token = s.string("token", "", 256);
+  for (char ch : a.token) {
+    if (ch <= ' ' || ch >= 0x7f || ch == '&' || ch == '%' || ch == '+' || ch == '#') {
+      s.fail("token", "use printable ASCII without spaces or & % + # (it may travel as ?token=)");
+    }
+  }
+  s.check_unknown();
+  return a;
 }
 
 }  // namespace
@@ -199,6 +228,13 @@ RelayConfig load_relay_config(ConfigFile& file) {
     p.allow_takeover = s.boolean("allow_takeover", false);
     s.check_unknown();
     c.streams.emplace(name, p);
+  }
+  c.api_access = api_access(root);
+  {
+    ConfigSection snap = root.group("snapshot");
+    c.snapshot.max_waiting = static_cast<size_t>(snap.integer("max_waiting", 256, 1, 100000));
+    c.snapshot.max_input_bytes = static_cast<size_t>(snap.integer("max_input_bytes", 2 << 20, 64 << 10, 64 << 20));
+    snap.check_unknown();
   }
   c.push = push_links(root);
   c.pull = pull_rules(root);

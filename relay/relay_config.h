@@ -7,6 +7,7 @@
 
 #include "cidr.h"
 #include "config_file.h"
+#include "snapshot_service.h"
 #include "stream_hub.h"
 #include "url.h"
 
@@ -33,6 +34,7 @@ struct PushConfig {
   std::string url;  // as configured ("http://HOST:PORT/PATH[?secret=S]", "tcp://HOST:PORT",
                     // "udp://GROUP:PORT?ttl=4", "srt://HOST:PORT?passphrase=…"); may hold a secret
   Url target;       // parsed `url`; port filled in (80 for http/ws when absent)
+  std::string api;  // the downstream relay's API base URL ("http://HOST:8080"; "" = not known), for the tree view
 };
 
 /// A pull rule (relay.conf `pull` list): streams matching `streams` are fetched from the first
@@ -44,6 +46,14 @@ struct PullConfig {
   bool on_demand = true;               // pull only while somebody here watches (else always)
   int64_t idle_timeout_s = 10;         // on demand: stop this long after the last local subscriber left
   int64_t start_timeout_s = 5;         // on demand: no upstream has the stream within this → 404 / 4404
+};
+
+/// Who may read /api/…, /metrics and the dashboard page (relay.conf `api`; see api_access.h).
+struct ApiAccessConfig {
+  CidrList allow;          // empty: any address
+  std::string allow_text;  // for the start-up log line
+  std::string token;       // empty: none needed
+  bool restricted() const { return !allow.empty() || !token.empty(); }
 };
 
 /// Everything the relay reads from its config file (every field has its default here).
@@ -78,6 +88,8 @@ struct RelayConfig {
   std::vector<PushConfig> push;               // downstream push links
   std::vector<PullConfig> pull;               // upstream pull rules, first match wins
   int64_t cascade_max_hops = 8;              // a push that passed more relays than this is refused
+  ApiAccessConfig api_access;                // relay.conf `api`
+  SnapshotConfig snapshot;                   // relay.conf `snapshot`: GET /live/STREAM.jpg
 };
 
 /// Reads and validates `file` (all keys optional). Throws ConfigError (`FILE:LINE: key: problem`).

@@ -246,13 +246,14 @@ int run_relay(RelayConfig config) {
   files.cache_intermediaries = 0;
 
   // Security headers on every response; CSP allows our own scripts and JSMpeg's WASM decoder.
+  // connect-src allows http(s): the dashboard's tree view reads other relays' /api/v1/node.
   static const lws_protocol_vhost_options hdr_ctype = {nullptr, nullptr, "X-Content-Type-Options:", "nosniff"};
   static const lws_protocol_vhost_options hdr_frame = {&hdr_ctype, nullptr, "X-Frame-Options:", "DENY"};
   static const lws_protocol_vhost_options hdr_referrer = {&hdr_frame, nullptr, "Referrer-Policy:", "no-referrer"};
   static const lws_protocol_vhost_options hdr_csp = {
       &hdr_referrer, nullptr, "Content-Security-Policy:",
       "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
-      "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"};
+      "connect-src 'self' ws: wss: http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"};
 
   static std::string viewer_iface, ingest_iface;
   viewer_iface = cfg.listen.host;
@@ -390,6 +391,13 @@ int run_relay(RelayConfig config) {
   // Links to other relays: a client vhost of their own; destroyed (below) before the context.
   relay->context = context.get();
   relay->resolver = std::make_unique<Resolver>(context.get());
+  // Snapshots: JPEGs decoded and encoded on a worker thread that wakes this loop with its results.
+  relay->snapshots = std::make_unique<SnapshotService>(cfg.snapshot, [ctx = context.get()] { lws_cancel_service(ctx); });
+  if (cfg.api_access.restricted()) {
+    LOG_NOTICE("api: /api, /metrics and the dashboard page only for %s%s",
+               cfg.api_access.allow.empty() ? "any address" : cfg.api_access.allow_text.c_str(),
+               cfg.api_access.token.empty() ? "" : ", with the token");
+  }
   LinksPtr links = start_links(context.get(), *relay);
   if (!links) {
     relay->resolver.reset();
@@ -452,6 +460,7 @@ int run_relay(RelayConfig config) {
   relay->links = nullptr;
   links.reset();  // unsubscribes the links and detaches them from their connections
   relay->resolver.reset();
+  relay->snapshots->stop();  // no wake-ups into a destroyed context; the object goes with `relay`, after its waiters
   if (cfg.hub.coalesce_ms > 0) {
     lws_sul_cancel(&coalesce.sul);
     relay->hub.set_flush_scheduler(nullptr);

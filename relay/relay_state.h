@@ -10,6 +10,7 @@
 #include "log_limiter.h"
 #include "relay_config.h"
 #include "resolver.h"
+#include "snapshot_service.h"
 #include "stream_hub.h"
 
 struct lws;
@@ -31,6 +32,7 @@ struct RelayCounters {
   uint64_t viewer_partial_writes = 0; // chunks the kernel took only part of (the viewer's socket was full)
   uint64_t connections_refused = 0;   // accepted and closed at once: limits.max_connections reached
   uint64_t connections_refused_per_address = 0;  // likewise: limits.max_connections_per_address reached
+  uint64_t api_refused = 0;           // API / metrics / dashboard requests refused by relay.conf `api` (401 / 403)
 };
 
 class Links;
@@ -70,6 +72,7 @@ struct RelayState {
   int api_port = 0;  // listener-less vhost that WebSocket publishers are handed to
   const Links* links = nullptr;        // push and pull links, for the API (null: none started)
   std::unique_ptr<Resolver> resolver;   // host names off the service thread (set while serving)
+  std::unique_ptr<SnapshotService> snapshots;  // GET /live/STREAM.jpg (set while serving; stopped before the context goes)
 };
 
 /// The RelayState of the context `wsi` belongs to.

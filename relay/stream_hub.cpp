@@ -130,6 +130,21 @@ const Chunk* Stream::at(uint64_t seq) const {
   return c ? c->get() : nullptr;
 }
 
+KeyframeChunks Stream::newest_keyframe(size_t max_bytes) const {
+  KeyframeChunks k;
+  if (newest_keyframe_seq_ == 0 || ring_.empty()) return k;
+  k.seq = newest_keyframe_seq_;
+  k.psi = psi_;
+  for (uint64_t seq = newest_keyframe_seq_; seq <= ring_.back()->seq; ++seq) {
+    const ChunkPtr& c = ring_[seq - ring_.front()->seq];
+    if (!k.chunks.empty() && k.bytes + c->size() > max_bytes) break;
+    k.bytes += c->size();
+    k.chunks.push_back(c);
+  }
+  k.followed = ring_.back()->seq > newest_keyframe_seq_;
+  return k;
+}
+
 bool Stream::position_at_newest_keyframe(Subscriber& s) {
   if (newest_keyframe_seq_ == 0) {
     s.wait_keyframe_ = true;

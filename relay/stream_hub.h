@@ -123,6 +123,17 @@ class alignas(64) Subscriber {
   size_t index_ = 0;                // position in Stream::subscribers_
 };
 
+/// The newest keyframe of a stream as shared chunks (no copy), for a decoder on another thread:
+/// chunks are immutable once published, so a worker may read their payload while the service
+/// thread goes on (it must not touch their headroom).
+struct KeyframeChunks {
+  uint64_t seq = 0;              // the keyframe chunk's sequence number (the snapshot cache key)
+  ChunkPtr psi;                  // PAT + PMT (null when the stream has none yet)
+  std::vector<ChunkPtr> chunks;  // the keyframe chunk, then the chunks after it (within the byte cap)
+  size_t bytes = 0;              // payload bytes of `chunks`
+  bool followed = false;         // a chunk after the keyframe chunk exists: its picture is complete
+};
+
 /// Counters of a stream, for the API and metrics.
 struct StreamStats {
   std::string name;
@@ -174,6 +185,12 @@ class Stream {
   /// The current publisher's PAT + PMT as one chunk (null before both arrived). Never changed once
   /// made (a new PAT/PMT makes a new chunk), so another thread may keep and send it.
   ChunkPtr psi() const { return psi_; }
+  /// Sequence number of the newest keyframe chunk in the ring (0: none).
+  uint64_t newest_keyframe_seq() const { return newest_keyframe_seq_; }
+  /// The newest keyframe chunk and the chunks after it while their payload stays within
+  /// `max_bytes` (the keyframe chunk alone may exceed it: the caller decides), plus PAT/PMT.
+  /// seq 0 when the ring holds no keyframe.
+  KeyframeChunks newest_keyframe(size_t max_bytes) const;
   /// Relays the current publisher's data passed (X-Mpegcast-Via, upstream first); set by the ingest after attach_publisher, empty for a direct publisher. Push links send it plus their node id.
   std::vector<std::string> via;
   /// Relays the request of the subscriber that made the demand passed (a downstream pull), for

@@ -4,9 +4,11 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "api_access.h"
 #include "api_json.h"
 #include "cascade_via.h"
 #include "connection_limit.h"
@@ -15,6 +17,7 @@
 #include "log_limiter.h"
 #include "pss_slot.h"
 #include "relay_state.h"
+#include "snapshot_request.h"
 #include "stream_name.h"
 #include "viewer_session.h"
 
@@ -28,6 +31,13 @@ std::string live_stream_name(const std::string& path, bool want_ts) {
   const bool is_ts = name.size() > 3 && name.compare(name.size() - 3, 3, ".ts") == 0;
   if (is_ts != want_ts) return {};
   if (is_ts) name.resize(name.size() - 3);
+  return valid_stream_name(name) ? name : std::string();
+}
+
+/// Stream name of a snapshot path "/live/<name>.jpg"; "" otherwise.
+std::string snapshot_stream_name(const std::string& path) {
+  if (path.rfind("/live/", 0) != 0 || path.size() < 10 || path.compare(path.size() - 4, 4, ".jpg") != 0) return {};
+  std::string name = path.substr(6, path.size() - 10);
   return valid_stream_name(name) ? name : std::string();
 }
 
@@ -88,7 +98,10 @@ void log_refusal(lws* wsi, Refusal r, const std::string& what) {
                  what.substr(0, 80).c_str(), a.http_status, a.phrase);
 }
 
-using ViewerPss = PssSlot<ViewerSession>;
+/// A viewer connection's storage: a streaming viewer, or a snapshot request waiting for its JPEG.
+struct ViewerPss : PssSlot<ViewerSession> {
+  PssSlot<SnapshotRequest> snapshot;
+};
 
 /// Closes `wsi` with the close frame of refusal `r`. Returns -1 (the callback's return value).
 int close_websocket(lws* wsi, Refusal r) {
@@ -133,14 +146,17 @@ bool ws_callback(lws* wsi, lws_callback_reasons reason, ViewerPss* pss, size_t l
   }
 }
 
-/// Writes a complete small response (headers + body) and ends the transaction.
-int respond(lws* wsi, unsigned status, const char* content_type, const std::string& body) {
+/// Writes a complete small response (headers + body) and ends the transaction. `cors`: readable
+/// by pages of any origin (the dashboard's tree view reads other relays' APIs; no credentials).
+int respond(lws* wsi, unsigned status, const char* content_type, const std::string& body, bool cors = false) {
   std::string buf(LWS_PRE + 1024 + body.size(), '\0');
   auto* start = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
   unsigned char* p = start;
   unsigned char* end = start + 1024;
   if (lws_add_http_common_headers(wsi, status, content_type, body.size(), &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+      (cors && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("access-control-allow-origin:"),
+                                           reinterpret_cast<const unsigned char*>("*"), 1, &p, end)) ||
       lws_finalize_write_http_header(wsi, start, &p, end)) {
     return 1;
   }
@@ -165,6 +181,28 @@ int start_http_ts(lws* wsi, ViewerPss* pss, const std::string& name) {
   return 0;
 }
 
+/// Writes a snapshot answer: the JPEG, or the reason as text.
+int respond_snapshot(lws* wsi, const SnapshotAnswer& a) {
+  if (a.status == 200 && a.jpeg) return respond(wsi, 200, "image/jpeg", *a.jpeg);
+  return respond(wsi, static_cast<unsigned>(a.status), "text/plain", a.message);
+}
+
+/// GET /live/<name>.jpg[?w=WIDTH]: the newest keyframe as JPEG (snapshot_service.h), at once from
+/// the cache or later from the worker (the request then waits in the per-session storage).
+int start_snapshot(lws* wsi, ViewerPss* pss, const std::string& name) {
+  RelayState& relay = relay_state(wsi);
+  if (!relay.snapshots || !pss) return respond(wsi, 503, "text/plain", "snapshots are not available\n");
+  char buf[32];
+  const char* w = lws_get_urlarg_by_name(wsi, "w=", buf, sizeof buf);
+  const int width = w ? std::clamp(std::atoi(w), 16, 1920) : 0;
+  SnapshotRequest* req = pss->snapshot.make(wsi, *relay.snapshots);
+  std::optional<SnapshotAnswer> a = relay.snapshots->request(relay.hub, name, width, req);
+  if (!a) a = req->take_answer();  // answered while being queued (e.g. a refusal)
+  if (!a) return 0;                // waits: the worker's result comes through HTTP_WRITEABLE
+  pss->snapshot.destroy();
+  return respond_snapshot(wsi, *a);
+}
+
 /// The HTTP routes that are not static files.
 int route(lws* wsi, ViewerPss* pss) {
   RelayState& relay = relay_state(wsi);
@@ -174,22 +212,24 @@ int route(lws* wsi, ViewerPss* pss) {
   if (api_only && path.rfind("/api/", 0) != 0 && path != "/metrics" && path != "/healthz") {
     return respond(wsi, 404, "text/plain", "this listener serves /api/v1/…, /metrics and /healthz only\n");
   }
+  if (const std::string name = snapshot_stream_name(path); !name.empty()) return start_snapshot(wsi, pss, name);
   if (path.rfind("/live/", 0) == 0) {
     const std::string name = live_stream_name(path, true);
-    if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts or ws://…/live/<stream>\n");
+    if (name.empty()) return respond(wsi, 404, "text/plain", "use /live/<stream>.ts, /live/<stream>.jpg or ws://…/live/<stream>\n");
     return start_http_ts(wsi, pss, name);
   }
   if (path == "/api/v1/streams" || path == "/api/v1/streams/") {
-    return respond(wsi, 200, "application/json", streams_json(relay));
+    return respond(wsi, 200, "application/json", streams_json(relay), true);
   }
   if (path.rfind("/api/v1/streams/", 0) == 0) {
     const std::string body = stream_json(relay, path.substr(16));
-    if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}");
-    return respond(wsi, 200, "application/json", body);
+    if (body.empty()) return respond(wsi, 404, "application/json", "{\"error\":\"no such stream\"}", true);
+    return respond(wsi, 200, "application/json", body, true);
   }
-  if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay));
-  if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay));
+  if (path == "/api/v1/node") return respond(wsi, 200, "application/json", node_json(relay), true);
+  if (path == "/metrics") return respond(wsi, 200, "text/plain; version=0.0.4", metrics_text(relay), true);
   if (path == "/healthz") return respond(wsi, 200, "text/plain", "ok\n");
+  if (path.rfind("/api/", 0) == 0) return respond(wsi, 404, "text/plain", "not found\n", true);
   return respond(wsi, 404, "text/plain", "not found\n");
 }
 
@@ -206,7 +246,21 @@ int answer_unparsed(lws* wsi, const void* in, size_t len) {
 /// and WebSocket viewers (lws sends upgrades without a subprotocol to protocols[0]).
 int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* pss = static_cast<ViewerPss*>(user);
-  if (pss && session_ends(wsi, reason, viewer_callback)) pss->destroy();  // before lws frees the storage
+  if (pss && session_ends(wsi, reason, viewer_callback)) {  // before lws frees the storage
+    pss->destroy();
+    pss->snapshot.destroy();
+  }
+  if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+    // Sent to every protocol of every vhost: take the snapshot worker's results once, on the
+    // viewer vhost's first protocol.
+    RelayState& relay = relay_state(wsi);
+    const lws_protocols* p = lws_get_protocol(wsi);
+    if (relay.snapshots && p && p->callback == viewer_callback && p->name && std::strcmp(p->name, "mpegcast-live") == 0 &&
+        lws_get_vhost(wsi) != relay.api_vhost) {
+      relay.snapshots->deliver(relay.hub);
+    }
+    return 0;
+  }
   if (int rc = 0; account_connection(wsi, reason, in, rc)) return rc;
   int rc = 0;
   if (pss && ws_callback(wsi, reason, pss, len, rc)) return rc;
@@ -224,7 +278,7 @@ int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
         write_refusal(wsi, *r);
         return 1;
       }
-      return 0;
+      return api_access_filter(wsi, request_path(wsi)) ? 1 : 0;
     }
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       // Only WebSocket: h2c would take the connection past our timeouts (and HTTP-TS over h2
@@ -237,6 +291,12 @@ int viewer_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
     case LWS_CALLBACK_HTTP:
       return route(wsi, pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (SnapshotRequest* req = pss ? pss->snapshot.get() : nullptr) {
+        std::optional<SnapshotAnswer> a = req->take_answer();
+        if (!a) return 0;
+        pss->snapshot.destroy();
+        return respond_snapshot(wsi, *a);
+      }
       return pss && pss->get() ? pss->get()->on_writable() : 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
       // A static file from the "/" mount was sent: end the transaction so a kept-alive

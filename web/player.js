@@ -3,6 +3,11 @@
 // player.html?stream=NAME   (default cam1)
 //   &wasm=0|1               force JSMpeg's JS or WebAssembly decoder (default: WASM only where CSP allows it)
 //   &gl=0                   force the 2D canvas renderer instead of WebGL
+//   &stats=1                show the statistics overlay (key s toggles it; key f: fullscreen)
+//
+// A stream nobody publishes: the relay closes the WebSocket with 4404 after limits.publisher_wait_s and the
+// player shows "stream offline" over the canvas (never a frozen last picture) while it keeps retrying; the
+// same cover appears when a live stream stops sending pictures.
 //
 // CSP-safe: loaded from a file, no inline script, no inline handlers, no inline styles.
 // Test hooks: window.mpegcast holds counters (decodedFrames, fps, state, connects, …).
@@ -13,12 +18,21 @@
   var RECONNECT_MIN_S = 1;
   var RECONNECT_MAX_S = 5;
   var NO_VIDEO_AFTER_MS = 2000;
+  var OFFLINE_RETRY_S = 3;           // after a 4404 (no such stream): retry this often
+  var CLOSE_NO_SUCH_STREAM = 4404;   // the relay's close code for a stream without a publisher
 
   var params = new URLSearchParams(window.location.search);
   var stream = params.get('stream') || 'cam1';
   var statusEl = document.getElementById('status');
   var nameEl = document.getElementById('stream-name');
   var canvas = document.getElementById('video');
+  var stage = document.getElementById('stage');
+  var statsEl = document.getElementById('stats');
+  var statsButton = document.getElementById('stats-button');
+  var fullscreenButton = document.getElementById('fullscreen-button');
+  var offlineEl = document.getElementById('offline');
+  var offlineTitle = document.getElementById('offline-title');
+  var offlineDetail = document.getElementById('offline-detail');
 
   // Relative to this page (so a reverse proxy may mount mpegcast under a path), scheme ws: or wss:.
   var wsUrl = new URL('live/' + encodeURIComponent(stream), window.location.href);
@@ -31,7 +45,7 @@
   var m = {
     stream: stream,
     url: url,
-    state: 'connecting',     // connecting | waiting | live | reconnecting | error
+    state: 'connecting',     // connecting | waiting | live | reconnecting | offline | error
     decodedFrames: 0,        // onVideoDecode calls since the page loaded
     fps: 0,                  // decoded pictures in the last second
     connects: 0,             // WebSocket connection attempts
@@ -44,6 +58,14 @@
     decoder: null,           // 'wasm' | 'js'
     renderer: null,          // 'webgl' | 'canvas2d'
     lastDecodeAt: 0,         // performance.now() of the last decoded picture
+    picturesReceived: 0,     // video PES packets (pictures) the demuxer handed to the decoder
+    lateFrames: 0,           // pictures shown more than two frame intervals after the previous one (stutter)
+    droppedFrames: 0,        // pictures received but never shown (lost with a reconnect or a buffer overflow)
+    bitrateBps: 0,           // received over the last second
+    reconnects: 0,           // connections opened after the first
+    lastClose: null,         // { code, reason } of the last WebSocket close
+    offline: false,          // the offline cover is shown
+    statsVisible: false,
     error: null,
     player: null
   };
@@ -67,12 +89,92 @@
         if (m.width) { text += ' · ' + m.width + '×' + m.height; }
         break;
       case 'reconnecting': text = 'reconnecting…'; break;
+      case 'offline': text = 'offline · retrying'; break;
       default: text = 'error: ' + (m.error || 'unknown');
     }
     if (m.decoder && m.state !== 'error') { text += ' · ' + m.decoder + '/' + m.renderer; }
     if (statusEl.textContent !== text) { statusEl.textContent = text; }
-    statusEl.className = 'status status-' + m.state;
+    statusEl.className = 'status status-' + (m.state === 'offline' ? 'waiting' : m.state);
+    renderOffline();
   }
+
+  // The cover over the canvas: no frozen picture while the stream is gone.
+  function renderOffline() {
+    var now = performance.now();
+    var title = null;
+    var detail = '';
+    if (m.state === 'offline') {
+      title = 'stream offline';
+      detail = 'nobody publishes ' + stream + ' on this relay: waiting for the camera (retrying every ' + OFFLINE_RETRY_S + ' s)';
+    } else if (m.state === 'waiting' && (m.decodedFrames > 0 || now - waitingSince > NO_VIDEO_AFTER_MS)) {
+      title = m.decodedFrames > 0 ? 'no picture' : 'waiting for the camera';
+      detail = m.decodedFrames > 0 ? 'the stream stopped sending pictures ' + Math.round((now - m.lastDecodeAt) / 1000) +
+        ' s ago: waiting for the camera…' : 'connected; ' + stream + ' has not sent a picture yet…';
+    } else if (m.state === 'reconnecting' && m.decodedFrames > 0) {
+      title = 'connection lost';
+      detail = 'reconnecting to the relay…';
+    }
+    m.offline = title !== null;
+    if (offlineEl.hidden === m.offline) { offlineEl.hidden = !m.offline; }
+    if (title !== null) {
+      if (offlineTitle.textContent !== title) { offlineTitle.textContent = title; }
+      if (offlineDetail.textContent !== detail) { offlineDetail.textContent = detail; }
+    }
+  }
+
+  var waitingSince = performance.now();
+
+  // ---- statistics overlay (?stats=1, key s)
+  function statRow(frag, name, value) {
+    var dt = document.createElement('dt');
+    dt.textContent = name;
+    var dd = document.createElement('dd');
+    dd.textContent = value;
+    dd.dataset.stat = name;
+    frag.append(dt, dd);
+  }
+
+  function renderStats() {
+    if (!m.statsVisible) { return; }
+    var since = m.lastDecodeAt ? ((performance.now() - m.lastDecodeAt) / 1000).toFixed(1) + ' s' : '–';
+    var frag = document.createDocumentFragment();
+    statRow(frag, 'fps', m.fps.toFixed(0));
+    statRow(frag, 'bitrate', m.bitrateBps >= 1e6 ? (m.bitrateBps / 1e6).toFixed(2) + ' Mbit/s' : (m.bitrateBps / 1e3).toFixed(0) + ' kbit/s');
+    statRow(frag, 'size', m.width ? m.width + '×' + m.height : '–');
+    statRow(frag, 'codec', 'MPEG-1 (' + (m.decoder || '?') + ', ' + (m.renderer || '?') + ')');
+    statRow(frag, 'decoded', String(m.decodedFrames));
+    statRow(frag, 'dropped', String(m.droppedFrames));
+    statRow(frag, 'late', String(m.lateFrames));
+    statRow(frag, 'last picture', since);
+    statRow(frag, 'reconnects', String(m.reconnects));
+    statRow(frag, 'state', m.state);
+    statsEl.replaceChildren(frag);
+  }
+
+  function showStats(on) {
+    m.statsVisible = on;
+    statsEl.hidden = !on;
+    statsButton.setAttribute('aria-pressed', on ? 'true' : 'false');
+    renderStats();
+  }
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) {
+      document.exitFullscreen().catch(function () {});
+    } else if (stage.requestFullscreen) {
+      stage.requestFullscreen().catch(function () {});
+    }
+  }
+
+  statsButton.addEventListener('click', function () { showStats(!m.statsVisible); });
+  fullscreenButton.addEventListener('click', toggleFullscreen);
+  document.addEventListener('keydown', function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    if (ev.key === 's' || ev.key === 'S') { showStats(!m.statsVisible); }
+    if (ev.key === 'f' || ev.key === 'F') { toggleFullscreen(); }
+  });
+  stage.addEventListener('dblclick', toggleFullscreen);
+  showStats(params.get('stats') === '1');
 
   function fail(message) {
     m.error = message;
@@ -145,19 +247,25 @@
     start() {
       m.connects += 1;
       this.openedThisAttempt = false;
-      if (m.state !== 'live' && m.state !== 'waiting') {
+      if (m.state !== 'live' && m.state !== 'waiting' && m.state !== 'offline') {
         setState(m.opens > 0 || m.closes > 0 ? 'reconnecting' : 'connecting');
       }
       super.start();
     }
 
     onOpen() {
+      if (m.opens > 0) { m.reconnects += 1; }
       m.opens += 1;
       socketOpen = true;
       this.openedThisAttempt = true;
       this.reconnectInterval = RECONNECT_MIN_S;
       resetDemuxer();
-      setState('waiting');
+      // A stream that was offline stays "offline" until a picture arrives (the relay keeps a viewer of a
+      // stream without a publisher connected until publisher_wait_s, then closes it with 4404 again).
+      if (m.state !== 'offline') {
+        waitingSince = performance.now();
+        setState('waiting');
+      }
       super.onOpen();
     }
 
@@ -170,7 +278,16 @@
       if (!this.openedThisAttempt) {
         this.reconnectInterval = Math.min(RECONNECT_MAX_S, this.reconnectInterval * 2);
       }
-      if (this.shouldAttemptReconnect) { setState('reconnecting'); }
+      m.lastClose = ev ? { code: ev.code, reason: ev.reason } : null;
+      // Pictures still waiting in the decoder's buffer are lost with the connection.
+      m.droppedFrames += Math.max(0, m.picturesReceived - m.decodedFrames - countedDrops);
+      countedDrops = Math.max(countedDrops, m.picturesReceived - m.decodedFrames);
+      if (ev && ev.code === CLOSE_NO_SUCH_STREAM) {
+        this.reconnectInterval = OFFLINE_RETRY_S;
+        setState('offline');
+      } else if (this.shouldAttemptReconnect && m.state !== 'offline') {
+        setState('reconnecting');
+      }
       super.onClose(ev);
     }
 
@@ -197,8 +314,25 @@
     });
   }
 
+  var countedDrops = 0;        // picturesReceived - decodedFrames already counted as dropped
+  var frameIntervalMs = 40;    // from the stream's frame rate once the decoder knows it
+
+  // Count the pictures the demuxer hands to the video decoder (one PES packet each).
+  function countPictures() {
+    var video = player && player.video;
+    if (!video || video.mpegcastCounted || typeof video.write !== 'function') { return; }
+    var write = video.write;
+    video.write = function () {
+      m.picturesReceived += 1;
+      return write.apply(this, arguments);
+    };
+    video.mpegcastCounted = true;
+  }
+
   function onVideoDecode(decoder) {
     var now = performance.now();
+    if (decoder && decoder.frameRate) { frameIntervalMs = 1000 / decoder.frameRate; }
+    if (m.state === 'live' && m.lastDecodeAt && now - m.lastDecodeAt > 2 * frameIntervalMs) { m.lateFrames += 1; }
     m.decodedFrames += 1;
     m.lastDecodeAt = now;
     decodeTimes.push(now);
@@ -212,14 +346,22 @@
     if (m.state !== 'live' && socketOpen) { setState('live'); }
   }
 
+  var lastBytes = { n: 0, at: performance.now() };
+
   function tick() {
     var now = performance.now();
     while (decodeTimes.length && decodeTimes[0] < now - 1000) { decodeTimes.shift(); }
     m.fps = decodeTimes.length;
+    if (now - lastBytes.at >= 1000) {
+      m.bitrateBps = Math.round((m.bytesReceived - lastBytes.n) * 8 / ((now - lastBytes.at) / 1000));
+      lastBytes = { n: m.bytesReceived, at: now };
+    }
     if (m.state === 'live' && now - m.lastDecodeAt > NO_VIDEO_AFTER_MS) {
       m.state = 'waiting';
+      waitingSince = now;
     }
     render();
+    renderStats();
   }
 
   decideWasm().then(function (wasm) {
@@ -242,6 +384,7 @@
     }
     m.player = player;
     m.renderer = player.renderer instanceof JSMpeg.Renderer.WebGL ? 'webgl' : 'canvas2d';
+    countPictures();
     render();
     window.setInterval(tick, 500);
   });

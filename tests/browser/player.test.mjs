@@ -325,9 +325,9 @@ async function main() {
       try {
         await link.first().waitFor({ state: 'visible', timeout: 10_000 });
         listed = true;
-        rowText = (await dash.locator(`tr[data-stream="${STREAM}"]`).innerText()).replace(/\s+/g, ' ').trim();
+        rowText = (await dash.locator(`[data-stream="${STREAM}"]`).first().innerText({ timeout: 5_000 })).replace(/\s+/g, ' ').trim();
       } catch (e) {
-        rowText = (await dash.locator('#stream-rows').innerText().catch(() => '')).replace(/\s+/g, ' ').trim() ||
+        rowText = (await dash.locator('#tiles').innerText({ timeout: 5_000 }).catch(() => '')).replace(/\s+/g, ' ').trim() ||
           e.message.split('\n')[0];
       }
     } catch (e) {
