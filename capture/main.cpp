@@ -135,15 +135,13 @@ int run(int argc, char** argv) {
 
   std::vector<std::unique_ptr<AvOutputLink>> targets;
   std::vector<AvOutputLink*> target_ptrs;
-  std::unique_ptr<Pipeline> pipeline;
-  auto psi = [&pipeline]() -> ChunkPtr { return pipeline ? pipeline->psi() : nullptr; };
   for (const auto& t : cfg.targets) {
     AvOutputConfig out = t;
     out.user_agent = "mpegcast-capture";
-    targets.push_back(std::make_unique<AvOutputLink>(out, "target " + redact_url(t.url), psi));
+    targets.push_back(std::make_unique<AvOutputLink>(out, "target " + redact_url(t.url)));
     target_ptrs.push_back(targets.back().get());
   }
-  pipeline = std::make_unique<Pipeline>(cfg, target_ptrs);
+  auto pipeline = std::make_unique<Pipeline>(cfg, target_ptrs);
   try {
     pipeline->open();
   } catch (const std::exception& e) {

@@ -16,8 +16,6 @@ Pipeline::Pipeline(const CaptureConfig& cfg, std::vector<AvOutputLink*> targets)
 
 Pipeline::~Pipeline() { stop(); }
 
-ChunkPtr Pipeline::psi() const { return muxer_ ? muxer_->psi() : nullptr; }
-
 void Pipeline::open() {
   source_ = std::make_unique<Source>(cfg_.input, stop_);
   const int width = cfg_.output.width > 0 ? cfg_.output.width : (source_->width() + 1) / 2 * 2;
@@ -35,9 +33,9 @@ void Pipeline::open() {
                av_q2d(wanted), av_q2d(rate));
   }
   encoder_ = std::make_unique<Encoder>(width, height, rate, cfg_.output);
-  muxer_ = std::make_unique<TsMuxer>(encoder_->context(), [this](ChunkPtr chunk) {
+  muxer_ = std::make_unique<TsMuxer>(encoder_->context(), [this](ChunkPtr chunk, const ChunkPtr& psi) {
     counters_.bytes_out += chunk->size();
-    for (AvOutputLink* t : targets_) t->push(chunk);
+    for (AvOutputLink* t : targets_) t->push(chunk, psi);
   });
   scaler_ = std::make_unique<Scaler>(width, height);
   mapper_ = std::make_unique<FrameRateMapper>(rate);
@@ -62,7 +60,6 @@ void Pipeline::stop() {
     muxer_->finish();
   }
   source_.reset();
-  // encoder_ and muxer_ live until destruction: target threads may still ask for psi().
 }
 
 bool Pipeline::sleep_until_us(int64_t t_us) {

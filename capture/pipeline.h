@@ -32,7 +32,7 @@ class Pipeline {
   /// Starts the capture thread.
   void start();
   /// Asks the thread to stop, waits for it, flushes encoder and muxer into the targets.
-  /// Idempotent; psi() stays valid until destruction.
+  /// Idempotent.
   void stop();
 
   /// The thread ended by itself (file end without loop, or a fatal error).
@@ -45,8 +45,6 @@ class Pipeline {
   int64_t heartbeat_ms() const { return heartbeat_ms_.load(); }
 
   const PipelineCounters& counters() const { return counters_; }
-  /// PAT + PMT of the output, for targets joining at a keyframe (thread-safe).
-  ChunkPtr psi() const;
 
  private:
   void run();
