@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include "url.h"
+#include "video_codec.h"
 
 namespace mpegcast::capture {
 namespace {
@@ -51,6 +52,7 @@ InputConfig read_input(ConfigSection s) {
 
 OutputConfig read_output(ConfigSection s) {
   OutputConfig out;
+  out.codec = s.choice("codec", out.codec, video_codec_names());
   out.width = static_cast<int>(s.integer("width", out.width, 0, 4096));
   out.height = static_cast<int>(s.integer("height", out.height, 0, 4096));
   if (out.width % 2 || out.height % 2) s.fail(out.width % 2 ? "width" : "height", "must be even (yuv420p)");

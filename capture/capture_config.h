@@ -25,6 +25,7 @@ struct InputConfig {
 
 /// Encoder settings. 0 for width/height/framerate means "as the source".
 struct OutputConfig {
+  std::string codec = "mpeg1video";  // a row of video_codec.h
   int width = 0;
   int height = 0;
   double framerate = 0;

@@ -22,24 +22,26 @@ void Pipeline::open() {
   const int height = cfg_.output.height > 0 ? cfg_.output.height : (source_->height() + 1) / 2 * 2;
   if (width <= 0 || height <= 0) throw SourceError(source_->name() + ": unknown picture size; set output.width/height");
 
+  const VideoCodec* codec = find_video_codec(cfg_.output.codec);
+  if (!codec) throw std::runtime_error("encoder: unknown codec \"" + cfg_.output.codec + "\"");
   AVRational wanted = source_->frame_rate();
   if (cfg_.output.framerate > 0) wanted = av_d2q(cfg_.output.framerate, 1001000);
-  const AVRational rate = nearest_mpeg1_rate(wanted);
+  const AVRational rate = codec->encoder_rate(wanted);
   if (wanted.num <= 0) {
     LOG_NOTICE("source %s: frame rate unknown: encoding at %.3f fps", source_->name().c_str(), av_q2d(rate));
-  } else if (!is_mpeg1_rate(wanted) && std::abs(av_q2d(wanted) - av_q2d(rate)) > 0.01) {
-    LOG_NOTICE("frame rate %.3f fps is not an MPEG-1 rate: encoding at the nearest one, %.3f fps "
+  } else if (av_cmp_q(wanted, rate) != 0 && std::abs(av_q2d(wanted) - av_q2d(rate)) > 0.01) {
+    LOG_NOTICE("frame rate %.3f fps is not a %s rate: encoding at the nearest one, %.3f fps "
                "(frames dropped or repeated by timestamp)",
-               av_q2d(wanted), av_q2d(rate));
+               av_q2d(wanted), std::string(codec->name).c_str(), av_q2d(rate));
   }
-  encoder_ = std::make_unique<Encoder>(width, height, rate, cfg_.output);
+  encoder_ = std::make_unique<Encoder>(*codec, width, height, rate, cfg_.output);
   muxer_ = std::make_unique<TsMuxer>(encoder_->context(), [this](ChunkPtr chunk, const ChunkPtr& psi) {
     counters_.bytes_out += chunk->size();
     for (AvOutputLink* t : targets_) t->push(chunk, psi);
   });
   scaler_ = std::make_unique<Scaler>(width, height);
   mapper_ = std::make_unique<FrameRateMapper>(rate);
-  LOG_INFO("encoder: mpeg1video %dx%d %.3f fps, %lld bit/s (max %lld), GOP %d frames", width, height, av_q2d(rate),
+  LOG_INFO("encoder: %s %dx%d %.3f fps, %lld bit/s (max %lld), GOP %d frames", encoder_->name(), width, height, av_q2d(rate),
            static_cast<long long>(cfg_.output.bitrate_bps), static_cast<long long>(cfg_.output.maxrate_bps),
            encoder_->gop_frames());
 }
