@@ -9,6 +9,7 @@ extern "C" {
 #include <libavutil/parseutils.h>
 }
 
+#include "source_kind.h"
 #include "url.h"
 #include "video_codec.h"
 
@@ -28,7 +29,9 @@ void read_target_limits(ConfigSection& s, TargetConfig& t) {
 
 InputConfig read_input(ConfigSection s) {
   InputConfig in;
-  in.source = s.choice("source", in.source, {"auto", "v4l2", "lavfi", "file"});
+  std::vector<std::string> sources = source_kind_names();
+  sources.insert(sources.begin(), "auto");
+  in.source = s.choice("source", in.source, sources);
   in.device = s.string("device", in.device, 1024);
   in.input_format = s.string("input_format", in.input_format, 64);
   in.video_size = s.string("video_size", in.video_size, 32);
@@ -40,12 +43,13 @@ InputConfig read_input(ConfigSection s) {
   }
   in.framerate = s.number("framerate", in.framerate, 0, 1000);
   in.frame_timeout_ms = s.integer("frame_timeout_ms", in.frame_timeout_ms, 100, 600000);
+  in.open_timeout_ms = s.integer("open_timeout_ms", in.open_timeout_ms, 100, 600000);
   in.graph = s.string("graph", in.graph);
   in.path = s.string("path", in.path);
   in.loop = s.boolean("loop", in.loop);
-  if (in.source == "lavfi" && in.graph.empty()) s.fail("graph", "must not be empty when source = \"lavfi\"");
-  if (in.source == "file" && in.path.empty()) s.fail("path", "must be set when source = \"file\"");
-  if (in.source == "v4l2" && in.device.empty()) s.fail("device", "must be set when source = \"v4l2\"");
+  if (const SourceKind* kind = find_source_kind(in.source); kind && (in.*kind->location).empty()) {
+    s.fail(kind->location_key, "must be set when source = \"" + in.source + "\"");
+  }
   s.check_unknown();
   return in;
 }
@@ -135,16 +139,11 @@ CaptureConfig load_capture_config(ConfigFile& file) {
 }
 
 void apply_input_spec(InputConfig& in, const std::string& spec) {
-  const size_t colon = spec.find(':');
-  const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
-  const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (rest.empty() || (kind != "v4l2" && kind != "lavfi" && kind != "file")) {
-    throw ConfigError("--input: \"" + spec + "\" is not v4l2:DEVICE, lavfi:GRAPH or file:PATH");
-  }
-  in.source = kind;
-  if (kind == "v4l2") in.device = rest;
-  if (kind == "lavfi") in.graph = rest;
-  if (kind == "file") in.path = rest;
+  std::string location;
+  const SourceKind* kind = source_kind_for_spec(spec, location);
+  if (!kind) throw ConfigError("--input: \"" + redact_url(spec) + "\" is not one of " + source_spec_forms());
+  in.source = std::string(kind->name);
+  in.*kind->location = location;
 }
 
 std::string resolve_auto_input(InputConfig& in) {
@@ -160,10 +159,12 @@ std::string resolve_auto_input(InputConfig& in) {
 }
 
 std::string describe_input(const InputConfig& in) {
-  if (in.source == "v4l2") return "v4l2:" + in.device;
-  if (in.source == "lavfi") return "lavfi:" + in.graph;
-  if (in.source == "file") return "file:" + in.path;
-  return in.source;
+  const SourceKind* kind = find_source_kind(in.source);
+  if (!kind) return in.source;
+  const std::string& location = in.*kind->location;
+  const std::string_view prefix = kind->prefixes[0];
+  if (location.rfind(prefix, 0) == 0) return redact_url(location);  // a URL row: the URL, secrets masked
+  return std::string(prefix) + location;
 }
 
 }  // namespace mpegcast::capture

@@ -10,14 +10,16 @@
 
 namespace mpegcast::capture {
 
-/// Where frames come from. `source` is "auto", "v4l2", "lavfi" or "file".
+/// Where frames come from. `source` is "auto" or the name of a row of source_kind.h ("v4l2",
+/// "lavfi", "file", …); that row says which key names what to open.
 struct InputConfig {
   std::string source = "auto";
   std::string device = "/dev/video0";  // v4l2
   std::string input_format;            // v4l2: "mjpeg", "yuyv422", …; empty = driver default
   std::string video_size;              // v4l2: "640x480"; empty = driver default
   double framerate = 0;                // v4l2: frames/s asked of the driver; 0 = driver default
-  int64_t frame_timeout_ms = 2000;     // no frame for this long = camera lost (v4l2)
+  int64_t frame_timeout_ms = 2000;     // no frame for this long = source lost
+  int64_t open_timeout_ms = 5000;      // an open (connect, handshake, probe) that takes longer fails
   std::string graph = "testsrc2=size=640x480:rate=25";  // lavfi
   std::string path;                    // file
   bool loop = true;                    // file: start again at the end
@@ -58,8 +60,8 @@ constexpr const char* kDefaultTarget = "http://127.0.0.1:8081/publish/cam1";
 /// out-of-range value or an unusable target URL. Does not apply the default target.
 CaptureConfig load_capture_config(ConfigFile& file);
 
-/// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH) to `in`; throws ConfigError
-/// ("--input: …") for anything else.
+/// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH | …, one form per row of
+/// source_kind.h) to `in`; throws ConfigError ("--input: …") for anything else.
 void apply_input_spec(InputConfig& in, const std::string& spec);
 
 /// Returns an empty string when `url` can be used as a target (scheme://host… with a protocol
@@ -71,7 +73,8 @@ std::string check_target_url(const std::string& url);
 /// Returns a one-line description of the choice for the log.
 std::string resolve_auto_input(InputConfig& in);
 
-/// A short description of the input, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0".
+/// A short description of the input for logs, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0"
+/// (a URL with its secrets masked).
 std::string describe_input(const InputConfig& in);
 
 }  // namespace mpegcast::capture

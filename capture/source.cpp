@@ -13,45 +13,58 @@ extern "C" {
 
 namespace mpegcast::capture {
 
-int Source::interrupt_cb(void* opaque) { return static_cast<Source*>(opaque)->stop_.load() ? 1 : 0; }
+const SourceKind& source_kind_of(const InputConfig& in) {
+  const SourceKind* kind = find_source_kind(in.source);
+  if (!kind) throw SourceError("input: unknown source \"" + in.source + "\"");
+  return *kind;
+}
+
+int Source::interrupt_cb(void* opaque) {
+  auto* self = static_cast<Source*>(opaque);
+  if (self->stop_.load()) return 1;
+  const int64_t deadline = self->deadline_ms_.load();
+  if (deadline != 0 && now_ms() > deadline) {
+    self->timed_out_ = true;
+    return 1;
+  }
+  return 0;
+}
+
+void Source::arm_deadline(int64_t ms) {
+  timed_out_ = false;
+  deadline_ms_ = ms > 0 ? now_ms() + ms : 0;
+}
 
 Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
-    : cfg_(in), stop_(stop), name_(describe_input(in)), packet_(make_packet()), newer_(make_packet()) {
+    : cfg_(in),
+      kind_(source_kind_of(in)),
+      stop_(stop),
+      name_(describe_input(in)),
+      packet_(make_packet()),
+      newer_(make_packet()) {
+  OpenRequest req;
+  kind_.open(in, req);
+  newest_frame_only_ = req.newest_frame_only;
   const AVInputFormat* fmt = nullptr;
-  std::string url;
-  Dict opts;
+  if (req.demuxer && !(fmt = av_find_input_format(req.demuxer))) {
+    throw SourceError(name_ + ": libavformat/libavdevice has no " + req.demuxer + " input");
+  }
   AVFormatContext* ic = avformat_alloc_context();
   if (!ic || !packet_ || !newer_) throw SourceError(name_ + ": out of memory");
   ic->interrupt_callback = AVIOInterruptCB{&Source::interrupt_cb, this};
-  if (in.source == "v4l2") {
-    fmt = av_find_input_format("video4linux2");
-    url = in.device;
-    live_ = true;
-    ic->flags |= AVFMT_FLAG_NONBLOCK;  // never block forever on a stalled device
-    ic->flags |= AVFMT_FLAG_NOBUFFER;
-    if (!in.input_format.empty()) opts.set("input_format", in.input_format.c_str());
-    if (!in.video_size.empty()) opts.set("video_size", in.video_size.c_str());
-    if (in.framerate > 0) opts.set("framerate", std::to_string(in.framerate).c_str());
-  } else if (in.source == "lavfi") {
-    fmt = av_find_input_format("lavfi");
-    url = in.graph;
-  } else if (in.source == "file") {
-    url = in.path;
-  } else {
-    avformat_free_context(ic);
-    throw SourceError("input: unknown source \"" + in.source + "\"");
+  ic->flags |= req.format_flags;
+  arm_deadline(in.open_timeout_ms);
+  int err = avformat_open_input(&ic, req.url.c_str(), fmt, req.options.ptr());  // frees ic on failure
+  if (err < 0) {
+    throw SourceError(name_ + ": cannot open: " +
+                      (timed_out_ ? "no answer within " + std::to_string(in.open_timeout_ms) + " ms" : av_error_text(err)));
   }
-  if ((in.source == "v4l2" || in.source == "lavfi") && !fmt) {
-    avformat_free_context(ic);
-    throw SourceError(name_ + ": libavdevice has no " + in.source + " input");
-  }
-  int err = avformat_open_input(&ic, url.c_str(), fmt, opts.ptr());  // frees ic on failure
-  if (err < 0) throw SourceError(name_ + ": cannot open: " + av_error_text(err));
   ic_.reset(ic);
-  if (!live_) {
+  if (req.find_stream_info) {
     err = avformat_find_stream_info(ic_.get(), nullptr);
     if (err < 0) throw SourceError(name_ + ": cannot read stream info: " + av_error_text(err));
   }
+  arm_deadline(0);
   const AVCodec* codec = nullptr;
   stream_index_ = av_find_best_stream(ic_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (stream_index_ < 0 || !codec) throw SourceError(name_ + ": no decodable video stream");
@@ -78,7 +91,11 @@ Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
            rate_.num > 0 ? av_q2d(rate_) : 0.0);
 }
 
-Source::~Source() = default;
+Source::~Source() {
+  // Closing may talk to the peer (RTSP TEARDOWN): never for long.
+  arm_deadline(500);
+  ic_.reset();
+}
 
 int Source::width() const { return dec_->width; }
 int Source::height() const { return dec_->height; }
@@ -117,7 +134,7 @@ int Source::read(AVFrame* out) {
       return 0;
     }
     if (err == AVERROR_EOF) {
-      if (cfg_.source == "file" && cfg_.loop) {
+      if (kind_.loops && cfg_.loop) {
         avcodec_flush_buffers(dec_.get());
         draining_ = false;
         if ((err = rewind()) < 0) return err;
@@ -128,7 +145,9 @@ int Source::read(AVFrame* out) {
     if (err != AVERROR(EAGAIN)) return err;
     if (draining_) return AVERROR_EOF;
 
+    arm_deadline(cfg_.frame_timeout_ms);
     err = av_read_frame(ic_.get(), packet_.get());
+    if (err == AVERROR_EXIT && timed_out_) return AVERROR(ETIMEDOUT);
     if (err == AVERROR(EAGAIN)) {  // non-blocking device without a frame yet
       const int64_t now = now_ms();
       if (waiting_since == 0) waiting_since = now;
@@ -147,7 +166,7 @@ int Source::read(AVFrame* out) {
       av_packet_unref(packet_.get());
       continue;
     }
-    if (live_ && intra_only_) {
+    if (newest_frame_only_ && intra_only_) {
       // Behind the camera? Then newer frames are already queued: take the newest one.
       while (av_read_frame(ic_.get(), newer_.get()) >= 0) {
         if (newer_->stream_index != stream_index_) {
