@@ -47,6 +47,9 @@ InputConfig read_input(ConfigSection s) {
   in.graph = s.string("graph", in.graph);
   in.path = s.string("path", in.path);
   in.loop = s.boolean("loop", in.loop);
+  in.on_end = s.choice("on_end", in.on_end, {"exit", "slate"});
+  in.reopen_initial_ms = s.integer("reopen_initial_ms", in.reopen_initial_ms, 10, 60000);
+  in.reopen_max_ms = s.integer("reopen_max_ms", in.reopen_max_ms, 10, 600000);
   if (const SourceKind* kind = find_source_kind(in.source); kind && (in.*kind->location).empty()) {
     s.fail(kind->location_key, "must be set when source = \"" + in.source + "\"");
   }

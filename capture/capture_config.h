@@ -23,6 +23,9 @@ struct InputConfig {
   std::string graph = "testsrc2=size=640x480:rate=25";  // lavfi
   std::string path;                    // file
   bool loop = true;                    // file: start again at the end
+  std::string on_end = "exit";         // a file or lavfi graph that ends: "exit" (status 0) or "slate" (and reopen)
+  int64_t reopen_initial_ms = 250;     // backoff of source reopens: first delay …
+  int64_t reopen_max_ms = 5000;        // … doubling up to this
 };
 
 /// Encoder settings. 0 for width/height/framerate means "as the source".

@@ -17,6 +17,8 @@ struct PipelineCounters {
   std::atomic<uint64_t> frames_repeated{0};  // extra copies encoded to keep the output rate
   std::atomic<uint64_t> bytes_out{0};        // TS bytes muxed
   std::atomic<uint64_t> source_reopens{0};
+  std::atomic<uint64_t> slate_frames{0};      // slate pictures given to the encoder
+  std::atomic<int64_t> source_behind_ms{0};   // how far the source is behind real time (source_timing.h)
 };
 
 /// Builds one status line per call from the change of the counters since the previous call:
