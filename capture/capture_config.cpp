@@ -46,6 +46,16 @@ InputConfig read_input(ConfigSection s) {
   in.open_timeout_ms = s.integer("open_timeout_ms", in.open_timeout_ms, 100, 600000);
   in.graph = s.string("graph", in.graph);
   in.path = s.string("path", in.path);
+  in.url = s.string("url", in.url);
+  if (!in.url.empty()) {
+    std::string location;
+    const SourceKind* kind = source_kind_for_spec(in.url, location);
+    if (!kind || kind->location != &InputConfig::url) s.fail("url", "\"" + redact_url(in.url) + "\" is not an rtsp://, rtsps://, http://, https://, srt:// or udp:// URL");
+    if (in.source != "auto" && in.source != kind->name) s.fail("url", "is a " + std::string(kind->name) + " URL but source = \"" + in.source + "\"");
+    in.source = std::string(kind->name);  // the URL's scheme picks the row
+  }
+  in.rtsp_transport = s.choice("rtsp_transport", in.rtsp_transport, {"tcp", "udp", "auto"});
+  in.analyze_ms = s.integer("analyze_ms", in.analyze_ms, 0, 60000);
   in.loop = s.boolean("loop", in.loop);
   in.on_end = s.choice("on_end", in.on_end, {"exit", "slate"});
   in.reopen_initial_ms = s.integer("reopen_initial_ms", in.reopen_initial_ms, 10, 60000);
@@ -150,6 +160,11 @@ void apply_input_spec(InputConfig& in, const std::string& spec) {
 }
 
 std::string resolve_auto_input(InputConfig& in) {
+  if (in.source == "file" && is_pipe_path(in.path)) {
+    in.source = "pipe";
+    return "input: " + (in.path == "-" ? std::string("stdin") : in.path) + " is a pipe: read live, not paced (" +
+           describe_input(in) + ")";
+  }
   if (in.source != "auto") return "input: " + describe_input(in);
   struct stat st {};
   if (!in.device.empty() && ::stat(in.device.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {

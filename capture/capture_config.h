@@ -21,7 +21,10 @@ struct InputConfig {
   int64_t frame_timeout_ms = 2000;     // no frame for this long = source lost
   int64_t open_timeout_ms = 5000;      // an open (connect, handshake, probe) that takes longer fails
   std::string graph = "testsrc2=size=640x480:rate=25";  // lavfi
-  std::string path;                    // file
+  std::string path;                    // file; pipe: a FIFO ("" or "-": stdin)
+  std::string url;                     // rtsp, http, srt, udp: the camera's URL (may hold credentials)
+  std::string rtsp_transport = "tcp";  // rtsp: "tcp" (interleaved), "udp" or "auto" (libavformat's choice)
+  int64_t analyze_ms = 500;            // network: how long to probe the stream before the first frame
   bool loop = true;                    // file: start again at the end
   std::string on_end = "exit";         // a file or lavfi graph that ends: "exit" (status 0) or "slate" (and reopen)
   int64_t reopen_initial_ms = 250;     // backoff of source reopens: first delay …
@@ -72,8 +75,9 @@ void apply_input_spec(InputConfig& in, const std::string& spec);
 std::string check_target_url(const std::string& url);
 
 
-/// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph.
-/// Returns a one-line description of the choice for the log.
+/// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph;
+/// and source = "file" on a FIFO or "-" to "pipe" (live: a pipe is never paced). Returns a
+/// one-line description of the choice for the log.
 std::string resolve_auto_input(InputConfig& in);
 
 /// A short description of the input for logs, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0"

@@ -1,5 +1,8 @@
 #include "source.h"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -45,6 +48,9 @@ Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
   OpenRequest req;
   kind_.open(in, req);
   newest_frame_only_ = req.newest_frame_only;
+  finite_ = req.finite;
+  fd_.fd = req.fd;
+  if (fd_.fd >= 0) wait_readable(fd_.fd);
   const AVInputFormat* fmt = nullptr;
   if (req.demuxer && !(fmt = av_find_input_format(req.demuxer))) {
     throw SourceError(name_ + ": libavformat/libavdevice has no " + req.demuxer + " input");
@@ -95,6 +101,20 @@ Source::~Source() {
   // Closing may talk to the peer (RTSP TEARDOWN): never for long.
   arm_deadline(500);
   ic_.reset();
+}
+
+void Source::wait_readable(int fd) {
+  const int64_t deadline = now_ms() + cfg_.open_timeout_ms;
+  while (!stop_) {
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, 100);
+    if (n > 0 && (p.revents & POLLIN)) return;
+    if (n > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) && fd == 0) return;  // stdin at its end: read says so
+    if (now_ms() >= deadline) {
+      throw SourceError(name_ + ": no writer within " + std::to_string(cfg_.open_timeout_ms) + " ms");
+    }
+  }
+  throw SourceError(name_ + ": interrupted");
 }
 
 int Source::width() const { return dec_->width; }

@@ -1,6 +1,8 @@
 // One opened video source (a row of source_kind.h: camera, lavfi graph, file, …), demuxed and
 // decoded to raw frames.
 #pragma once
+#include <unistd.h>
+
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -38,6 +40,8 @@ class Source {
   const SourceKind& kind() const { return kind_; }
   /// True for a live source (frames arrive in real time); lavfi and files are paced by the caller.
   bool live() const { return kind_.timing == Timing::live; }
+  /// Its end (AVERROR_EOF) is the end of the input (file, graph, stdin), not the loss of a camera.
+  bool finite() const { return finite_; }
   /// The stream's frame rate (frames/s), or 0/1 when unknown.
   AVRational frame_rate() const { return rate_; }
   int width() const;
@@ -62,7 +66,19 @@ class Source {
   std::string name_;
   std::atomic<int64_t> deadline_ms_{0};  // CLOCK_MONOTONIC ms; 0 = none
   std::atomic<bool> timed_out_{false};
+  /// Waits until `fd` is readable (a FIFO's writer came), up to open_timeout_ms. Throws SourceError.
+  void wait_readable(int fd);
+
   bool newest_frame_only_ = false;
+  bool finite_ = false;
+  /// A FIFO opened by the pipe row; declared before ic_ so that it is closed after it. Never
+  /// closes stdin (0): libavformat's pipe protocol leaves descriptors open.
+  struct OwnedFd {
+    int fd = -1;
+    ~OwnedFd() {
+      if (fd > 0) ::close(fd);
+    }
+  } fd_;
   InputContextPtr ic_;
   CodecContextPtr dec_;
   PacketPtr packet_;

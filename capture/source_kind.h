@@ -24,6 +24,10 @@ struct OpenRequest {
   int format_flags = 0;           // AVFMT_FLAG_* for the AVFormatContext
   bool find_stream_info = true;   // probe before reading (v4l2: no, it would read frames)
   bool newest_frame_only = false; // device queues whole pictures: skip to the newest queued one
+  bool finite = false;            // its end is the end (a file, a graph, stdin), not a loss
+  /// A non-blocking FIFO/stdin descriptor `url` reads ("pipe:N"): the source waits until it is
+  /// readable (a writer came) and closes it (unless it is stdin). -1: none.
+  int fd = -1;
 };
 
 /// One row of the source table.
@@ -37,6 +41,10 @@ struct SourceKind {
   bool loops;  // honours input.loop: rewinds at its end
   void (*open)(const InputConfig& in, OpenRequest& req);
 };
+
+/// `path` names a FIFO, a character device that is not a V4L2 camera, or "-" (stdin): a live
+/// pipe, not a file to pace.
+bool is_pipe_path(const std::string& path);
 
 /// The row called `name` ("v4l2", …), or nullptr ("auto" has none).
 const SourceKind* find_source_kind(std::string_view name);

@@ -125,7 +125,7 @@ void SourceReader::read_until_lost() {
   while (!interrupted()) {
     const int err = source_->read(frame.get());
     if (err == AVERROR_EXIT) return;  // stop or pause: run() handles both
-    if (err == AVERROR_EOF && source_->kind().timing == Timing::paced) {
+    if (err == AVERROR_EOF && source_->finite()) {
       if (in_.on_end == "exit") {
         LOG_NOTICE("source %s: end of input", name_.c_str());
         mailbox_.set_state(SourceState::ended);
