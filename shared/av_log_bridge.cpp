@@ -3,6 +3,8 @@
 #include <cstdarg>
 #include <cstring>
 
+#include "url.h"
+
 extern "C" {
 #include <libavutil/log.h>
 }
@@ -31,7 +33,8 @@ void callback(void* avcl, int level, const char* fmt, va_list vl) {
                   : level <= AV_LOG_INFO ? LogLevel::info : LogLevel::debug;
   if (is_network(avcl)) ours = LogLevel::debug;
   if (!log_enabled(ours)) return;
-  log(ours, "libav: %s", line);
+  // libavformat names URLs in some of its lines: never a camera's or a peer's password.
+  log(ours, "libav: %s", std::strstr(line, "://") ? redact_urls_in_text(line).c_str() : line);
 }
 
 }  // namespace
