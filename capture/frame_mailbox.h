@@ -7,19 +7,9 @@
 #include <mutex>
 
 #include "ff_ptr.h"
+#include "source_state.h"
 
 namespace mpegcast::capture {
-
-/// What the source thread is doing.
-enum class SourceState {
-  opening,    // first open in progress
-  live,       // open, delivering frames
-  reopening,  // lost (failed, vanished, timed out): closed, reopening with backoff
-  ended,      // a finite source ended and input.on_end = "exit"
-  paused,     // closed on request (Pipeline::set_paused)
-};
-/// "opening", "live", "reopening", "ended", "paused".
-const char* to_string(SourceState s);
 
 /// One-slot mailbox, newest wins. Thread-safe.
 class FrameMailbox {

@@ -26,13 +26,6 @@ struct Picture {
   bool slate = false;
 };
 
-/// For the status line and sd_notify.
-struct SupplierStatus {
-  SourceState source = SourceState::opening;
-  bool slate = false;           // the slate is on the stream
-  std::time_t slate_since = 0;  // wall clock, when it went on
-};
-
 class FrameSupplier {
  public:
   /// `first`: the source opened at start-up, or null when that failed (`first_error`: why; the

@@ -187,8 +187,9 @@ int run(int argc, char** argv) {
     if (cfg.status_interval_s > 0 && now >= next_status_ms) {
       std::vector<AvOutputStatus> ts;
       for (auto& t : targets) ts.push_back(t->status());
-      const std::string line = status.line(now, ts);
+      const std::string line = status.line(now, pipeline->source_status(), ts);
       LOG_INFO("%s", line.c_str());
+      sd_notifyf(0, "STATUS=%s", status.notify_text().c_str());
       next_status_ms = now + cfg.status_interval_s * 1000;
     }
   }
