@@ -12,6 +12,7 @@
 
 #include "capture_config.h"
 #include "config_file.h"
+#include "devices.h"
 #include "url.h"
 
 using namespace mpegcast;
@@ -270,4 +271,20 @@ BOOST_AUTO_TEST_CASE(urls_in_library_log_lines_lose_their_passwords) {
   BOOST_TEST(redact_urls_in_text("a rtsp://x:y@h/s and http://k:l@m:1/ end") == "a rtsp://***@h/s and http://***@m:1/ end");
   BOOST_TEST(redact_urls_in_text("no url here, user@host") == "no url here, user@host");
   BOOST_TEST(redact_urls_in_text("rtsp://h/s?x=a@b") == "rtsp://h/s?x=a@b");
+}
+
+BOOST_AUTO_TEST_CASE(device_listing_says_what_each_node_offers_or_why_not) {
+  BOOST_TEST(format_device_list({}).find("no video devices") == 0u);
+  VideoDevice cam{"/dev/video0", "HD Webcam", "", true, {}};
+  cam.formats.push_back({"mjpeg", "Motion-JPEG", {{1280, 720, {30, 15}}, {640, 480, {30}}}, ""});
+  cam.formats.push_back({"yuyv422", "YUYV 4:2:2", {}, "160x120 - 1920x1080"});
+  VideoDevice meta{"/dev/video1", "HD Webcam", "", false, {}};
+  VideoDevice locked{"/dev/video2", "", "permission denied: add the user to group \"video\"", false, {}};
+  const std::string s = format_device_list({cam, meta, locked});
+  BOOST_TEST_MESSAGE(s);
+  BOOST_TEST(s.find("/dev/video0\tHD Webcam\n  input_format \"mjpeg\" (Motion-JPEG): 1280x720 @ 30/15, 640x480 @ 30\n") !=
+             std::string::npos);
+  BOOST_TEST(s.find("input_format \"yuyv422\" (YUYV 4:2:2): 160x120 - 1920x1080") != std::string::npos);
+  BOOST_TEST(s.find("/dev/video1\tHD Webcam\n  not a video capture node") != std::string::npos);
+  BOOST_TEST(s.find("/dev/video2\t(no name)\n  permission denied: add the user to group \"video\"") != std::string::npos);
 }
