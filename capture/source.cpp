@@ -11,6 +11,7 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
+#include "av_log_bridge.h"
 #include "clock.h"
 #include "log.h"
 
@@ -45,6 +46,7 @@ Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
       name_(describe_input(in)),
       packet_(make_packet()),
       newer_(make_packet()) {
+  const AvLogToDebug quiet;  // a failure is one SourceError line, not libav's lines as well
   OpenRequest req;
   kind_.open(in, req);
   newest_frame_only_ = req.newest_frame_only;
@@ -82,15 +84,10 @@ Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
   rate_ = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
   if (rate_.num <= 0 || rate_.den <= 0) rate_ = AVRational{0, 1};
   frame_us_ = rate_.num > 0 ? av_rescale(1000000, rate_.den, rate_.num) : 40000;
-  dec_.reset(avcodec_alloc_context3(codec));
-  if (!dec_) throw SourceError(name_ + ": out of memory");
-  err = avcodec_parameters_to_context(dec_.get(), st->codecpar);
-  if (err < 0) throw SourceError(name_ + ": " + av_error_text(err));
-  dec_->thread_count = 1;
-  dec_->pkt_timebase = st->time_base;
+  codec_ = codec;
   const AVCodecDescriptor* desc = avcodec_descriptor_get(codec->id);
   intra_only_ = desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY);
-  err = avcodec_open2(dec_.get(), codec, nullptr);
+  err = open_decoder();
   if (err < 0) throw SourceError(name_ + ": cannot open the " + codec->name + " decoder: " + av_error_text(err));
   LOG_INFO("source %s: opened: %s %dx%d %s, %.3f fps", name_.c_str(), codec->name, dec_->width, dec_->height,
            av_get_pix_fmt_name(dec_->pix_fmt) ? av_get_pix_fmt_name(dec_->pix_fmt) : "?",
@@ -120,10 +117,23 @@ void Source::wait_readable(int fd) {
 int Source::width() const { return dec_->width; }
 int Source::height() const { return dec_->height; }
 
+int Source::open_decoder() {
+  const AVStream* st = ic_->streams[stream_index_];
+  dec_.reset(avcodec_alloc_context3(codec_));
+  if (!dec_) return AVERROR(ENOMEM);
+  int err = avcodec_parameters_to_context(dec_.get(), st->codecpar);
+  if (err < 0) return err;
+  dec_->thread_count = 1;
+  dec_->pkt_timebase = st->time_base;
+  return avcodec_open2(dec_.get(), codec_, nullptr);
+}
+
 int Source::rewind() {
   int err = av_seek_frame(ic_.get(), -1, ic_->start_time != AV_NOPTS_VALUE ? ic_->start_time : 0, AVSEEK_FLAG_BACKWARD);
   if (err < 0) return err;
-  avcodec_flush_buffers(dec_.get());
+  // A fresh decoder, not a flushed one: mpeg1video keeps a smaller picture size it switched to
+  // and then cannot decode the bigger first part again ("slice below image").
+  if ((err = open_decoder()) < 0) return err;
   // Continue the timeline one frame after the last frame of this round.
   loop_offset_us_ = last_pts_us_ + frame_us_;
   first_pts_us_ = AV_NOPTS_VALUE;
@@ -147,6 +157,12 @@ int Source::read(AVFrame* out) {
         if (first_pts_us_ == AV_NOPTS_VALUE) first_pts_us_ = raw;
         us = raw - first_pts_us_ + loop_offset_us_;
       }
+      if (last_pts_us_ > 0 && (us + frame_us_ / 2 < last_pts_us_ || us > last_pts_us_ + 10000000)) {
+        // A timestamp discontinuity (files joined, an encoder restarted): continue the timeline
+        // one frame on, instead of clamping (which released the rest in a burst when paced).
+        loop_offset_us_ += last_pts_us_ + frame_us_ - us;
+        us = last_pts_us_ + frame_us_;
+      }
       if (us < last_pts_us_) us = last_pts_us_;  // never backwards
       last_pts_us_ = us;
       synthetic_pts_us_ = us + frame_us_;
@@ -155,7 +171,6 @@ int Source::read(AVFrame* out) {
     }
     if (err == AVERROR_EOF) {
       if (kind_.loops && cfg_.loop) {
-        avcodec_flush_buffers(dec_.get());
         draining_ = false;
         if ((err = rewind()) < 0) return err;
         continue;

@@ -56,6 +56,8 @@ class Source {
 
  private:
   int rewind();
+  /// (Re)creates the decoder for the stream; returns 0 or an AVERROR.
+  int open_decoder();
   /// Blocking calls from now on give up at now + `ms` (0: only on stop).
   void arm_deadline(int64_t ms);
   static int interrupt_cb(void* opaque);
@@ -81,6 +83,7 @@ class Source {
   } fd_;
   InputContextPtr ic_;
   CodecContextPtr dec_;
+  const AVCodec* codec_ = nullptr;
   PacketPtr packet_;
   int stream_index_ = -1;
   AVRational time_base_{1, 1000000};
