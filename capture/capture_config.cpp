@@ -9,7 +9,9 @@ extern "C" {
 #include <libavutil/parseutils.h>
 }
 
+#include "source_kind.h"
 #include "url.h"
+#include "video_codec.h"
 
 namespace mpegcast::capture {
 namespace {
@@ -27,7 +29,9 @@ void read_target_limits(ConfigSection& s, TargetConfig& t) {
 
 InputConfig read_input(ConfigSection s) {
   InputConfig in;
-  in.source = s.choice("source", in.source, {"auto", "v4l2", "lavfi", "file"});
+  std::vector<std::string> sources = source_kind_names();
+  sources.insert(sources.begin(), "auto");
+  in.source = s.choice("source", in.source, sources);
   in.device = s.string("device", in.device, 1024);
   in.input_format = s.string("input_format", in.input_format, 64);
   in.video_size = s.string("video_size", in.video_size, 32);
@@ -39,18 +43,33 @@ InputConfig read_input(ConfigSection s) {
   }
   in.framerate = s.number("framerate", in.framerate, 0, 1000);
   in.frame_timeout_ms = s.integer("frame_timeout_ms", in.frame_timeout_ms, 100, 600000);
+  in.open_timeout_ms = s.integer("open_timeout_ms", in.open_timeout_ms, 100, 600000);
   in.graph = s.string("graph", in.graph);
   in.path = s.string("path", in.path);
+  in.url = s.string("url", in.url);
+  if (!in.url.empty()) {
+    std::string location;
+    const SourceKind* kind = source_kind_for_spec(in.url, location);
+    if (!kind || kind->location != &InputConfig::url) s.fail("url", "\"" + redact_url(in.url) + "\" is not an rtsp://, rtsps://, http://, https://, srt:// or udp:// URL");
+    if (in.source != "auto" && in.source != kind->name) s.fail("url", "is a " + std::string(kind->name) + " URL but source = \"" + in.source + "\"");
+    in.source = std::string(kind->name);  // the URL's scheme picks the row
+  }
+  in.rtsp_transport = s.choice("rtsp_transport", in.rtsp_transport, {"tcp", "udp", "auto"});
+  in.analyze_ms = s.integer("analyze_ms", in.analyze_ms, 0, 60000);
   in.loop = s.boolean("loop", in.loop);
-  if (in.source == "lavfi" && in.graph.empty()) s.fail("graph", "must not be empty when source = \"lavfi\"");
-  if (in.source == "file" && in.path.empty()) s.fail("path", "must be set when source = \"file\"");
-  if (in.source == "v4l2" && in.device.empty()) s.fail("device", "must be set when source = \"v4l2\"");
+  in.on_end = s.choice("on_end", in.on_end, {"exit", "slate"});
+  in.reopen_initial_ms = s.integer("reopen_initial_ms", in.reopen_initial_ms, 10, 60000);
+  in.reopen_max_ms = s.integer("reopen_max_ms", in.reopen_max_ms, 10, 600000);
+  if (const SourceKind* kind = find_source_kind(in.source); kind && (in.*kind->location).empty()) {
+    s.fail(kind->location_key, "must be set when source = \"" + in.source + "\"");
+  }
   s.check_unknown();
   return in;
 }
 
 OutputConfig read_output(ConfigSection s) {
   OutputConfig out;
+  out.codec = s.choice("codec", out.codec, video_codec_names());
   out.width = static_cast<int>(s.integer("width", out.width, 0, 4096));
   out.height = static_cast<int>(s.integer("height", out.height, 0, 4096));
   if (out.width % 2 || out.height % 2) s.fail(out.width % 2 ? "width" : "height", "must be even (yuv420p)");
@@ -133,19 +152,19 @@ CaptureConfig load_capture_config(ConfigFile& file) {
 }
 
 void apply_input_spec(InputConfig& in, const std::string& spec) {
-  const size_t colon = spec.find(':');
-  const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
-  const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (rest.empty() || (kind != "v4l2" && kind != "lavfi" && kind != "file")) {
-    throw ConfigError("--input: \"" + spec + "\" is not v4l2:DEVICE, lavfi:GRAPH or file:PATH");
-  }
-  in.source = kind;
-  if (kind == "v4l2") in.device = rest;
-  if (kind == "lavfi") in.graph = rest;
-  if (kind == "file") in.path = rest;
+  std::string location;
+  const SourceKind* kind = source_kind_for_spec(spec, location);
+  if (!kind) throw ConfigError("--input: \"" + redact_url(spec) + "\" is not one of " + source_spec_forms());
+  in.source = std::string(kind->name);
+  in.*kind->location = location;
 }
 
 std::string resolve_auto_input(InputConfig& in) {
+  if (in.source == "file" && is_pipe_path(in.path)) {
+    in.source = "pipe";
+    return "input: " + (in.path == "-" ? std::string("stdin") : in.path) + " is a pipe: read live, not paced (" +
+           describe_input(in) + ")";
+  }
   if (in.source != "auto") return "input: " + describe_input(in);
   struct stat st {};
   if (!in.device.empty() && ::stat(in.device.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
@@ -158,10 +177,12 @@ std::string resolve_auto_input(InputConfig& in) {
 }
 
 std::string describe_input(const InputConfig& in) {
-  if (in.source == "v4l2") return "v4l2:" + in.device;
-  if (in.source == "lavfi") return "lavfi:" + in.graph;
-  if (in.source == "file") return "file:" + in.path;
-  return in.source;
+  const SourceKind* kind = find_source_kind(in.source);
+  if (!kind) return in.source;
+  const std::string& location = in.*kind->location;
+  const std::string_view prefix = kind->prefixes[0];
+  if (location.rfind(prefix, 0) == 0) return redact_url(location);  // a URL row: the URL, secrets masked
+  return std::string(prefix) + location;
 }
 
 }  // namespace mpegcast::capture

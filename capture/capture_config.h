@@ -10,21 +10,30 @@
 
 namespace mpegcast::capture {
 
-/// Where frames come from. `source` is "auto", "v4l2", "lavfi" or "file".
+/// Where frames come from. `source` is "auto" or the name of a row of source_kind.h ("v4l2",
+/// "lavfi", "file", …); that row says which key names what to open.
 struct InputConfig {
   std::string source = "auto";
   std::string device = "/dev/video0";  // v4l2
   std::string input_format;            // v4l2: "mjpeg", "yuyv422", …; empty = driver default
   std::string video_size;              // v4l2: "640x480"; empty = driver default
   double framerate = 0;                // v4l2: frames/s asked of the driver; 0 = driver default
-  int64_t frame_timeout_ms = 2000;     // no frame for this long = camera lost (v4l2)
+  int64_t frame_timeout_ms = 2000;     // no frame for this long = source lost
+  int64_t open_timeout_ms = 5000;      // an open (connect, handshake, probe) that takes longer fails
   std::string graph = "testsrc2=size=640x480:rate=25";  // lavfi
-  std::string path;                    // file
+  std::string path;                    // file; pipe: a FIFO ("" or "-": stdin)
+  std::string url;                     // rtsp, http, srt, udp: the camera's URL (may hold credentials)
+  std::string rtsp_transport = "tcp";  // rtsp: "tcp" (interleaved), "udp" or "auto" (libavformat's choice)
+  int64_t analyze_ms = 500;            // network: how long to probe the stream before the first frame
   bool loop = true;                    // file: start again at the end
+  std::string on_end = "exit";         // a file or lavfi graph that ends: "exit" (status 0) or "slate" (and reopen)
+  int64_t reopen_initial_ms = 250;     // backoff of source reopens: first delay …
+  int64_t reopen_max_ms = 5000;        // … doubling up to this
 };
 
 /// Encoder settings. 0 for width/height/framerate means "as the source".
 struct OutputConfig {
+  std::string codec = "mpeg1video";  // a row of video_codec.h
   int width = 0;
   int height = 0;
   double framerate = 0;
@@ -57,8 +66,8 @@ constexpr const char* kDefaultTarget = "http://127.0.0.1:8081/publish/cam1";
 /// out-of-range value or an unusable target URL. Does not apply the default target.
 CaptureConfig load_capture_config(ConfigFile& file);
 
-/// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH) to `in`; throws ConfigError
-/// ("--input: …") for anything else.
+/// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH | …, one form per row of
+/// source_kind.h) to `in`; throws ConfigError ("--input: …") for anything else.
 void apply_input_spec(InputConfig& in, const std::string& spec);
 
 /// Returns an empty string when `url` can be used as a target (scheme://host… with a protocol
@@ -66,11 +75,13 @@ void apply_input_spec(InputConfig& in, const std::string& spec);
 std::string check_target_url(const std::string& url);
 
 
-/// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph.
-/// Returns a one-line description of the choice for the log.
+/// Resolves source = "auto": v4l2 on `device` if that exists, otherwise lavfi with the graph;
+/// and source = "file" on a FIFO or "-" to "pipe" (live: a pipe is never paced). Returns a
+/// one-line description of the choice for the log.
 std::string resolve_auto_input(InputConfig& in);
 
-/// A short description of the input, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0".
+/// A short description of the input for logs, e.g. "lavfi:testsrc2=…" or "v4l2:/dev/video0"
+/// (a URL with its secrets masked).
 std::string describe_input(const InputConfig& in);
 
 }  // namespace mpegcast::capture

@@ -6,9 +6,10 @@
 
 namespace mpegcast::capture {
 
-Encoder::Encoder(int width, int height, AVRational rate, const OutputConfig& out) : packet_(make_packet()) {
-  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MPEG1VIDEO);
-  if (!codec) throw std::runtime_error("encoder: libavcodec has no mpeg1video encoder");
+Encoder::Encoder(const VideoCodec& row, int width, int height, AVRational rate, const OutputConfig& out)
+    : packet_(make_packet()) {
+  const AVCodec* codec = avcodec_find_encoder(row.id);
+  if (!codec) throw std::runtime_error("encoder: libavcodec has no " + std::string(row.name) + " encoder");
   ctx_.reset(avcodec_alloc_context3(codec));
   if (!ctx_ || !packet_) throw std::runtime_error("encoder: out of memory");
   AVCodecContext* c = ctx_.get();
@@ -19,17 +20,15 @@ Encoder::Encoder(int width, int height, AVRational rate, const OutputConfig& out
   c->framerate = rate;
   c->sample_aspect_ratio = AVRational{1, 1};
   c->gop_size = std::max(1, static_cast<int>(std::lround(out.gop_s * av_q2d(rate))));
-  c->max_b_frames = 0;
   c->bit_rate = out.bitrate_bps;
   c->rc_max_rate = out.maxrate_bps;
   c->rc_buffer_size = static_cast<int>(std::min<int64_t>(out.bufsize_bytes * 8, INT32_MAX));
-  c->flags |= AV_CODEC_FLAG_LOW_DELAY;
-  c->strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL;  // low_delay for MPEG-1 is an extension
   c->thread_count = 1;
+  row.configure(*c, out);
   const int err = avcodec_open2(c, codec, nullptr);
   if (err < 0) {
-    throw std::runtime_error("encoder: cannot open mpeg1video " + std::to_string(width) + "x" + std::to_string(height) +
-                             ": " + av_error_text(err));
+    throw std::runtime_error("encoder: cannot open " + std::string(codec->name) + " " + std::to_string(width) + "x" +
+                             std::to_string(height) + ": " + av_error_text(err));
   }
 }
 

@@ -1,21 +1,23 @@
-// MPEG-1 video encoding (libavcodec mpeg1video) with no frame held back.
+// Video encoding (libavcodec; the codec is a row of video_codec.h) with no frame held back.
 #pragma once
 #include <functional>
 
 #include "capture_config.h"
 #include "ff_ptr.h"
+#include "video_codec.h"
 
 namespace mpegcast::capture {
 
-/// An open mpeg1video encoder: yuv420p frames of width x height at `rate` frames/s (a legal
-/// MPEG-1 rate), time_base 1/rate (frame->pts counts frames). No B-frames; low-delay mode
-/// (AV_CODEC_FLAG_LOW_DELAY with relaxed compliance) so every frame sent comes out at once.
+/// An open encoder of `codec`: yuv420p frames of width x height at `rate` frames/s (one
+/// codec.encoder_rate() gives), time_base 1/rate (frame->pts counts frames), a keyframe every
+/// out.gop_s seconds or where a frame's pict_type is AV_PICTURE_TYPE_I. The codec's row sets
+/// what keeps every frame coming out at once (MPEG-1: no B-frames, AV_CODEC_FLAG_LOW_DELAY).
 class Encoder {
  public:
   using PacketSink = std::function<int(AVPacket*)>;
 
   /// Throws std::runtime_error when the encoder cannot be opened with these settings.
-  Encoder(int width, int height, AVRational rate, const OutputConfig& out);
+  Encoder(const VideoCodec& codec, int width, int height, AVRational rate, const OutputConfig& out);
 
   /// Encodes `frame` (nullptr: flush) and calls `sink` for every packet produced. Returns 0,
   /// or the first negative AVERROR from the encoder or the sink.
@@ -23,6 +25,8 @@ class Encoder {
 
   const AVCodecContext* context() const { return ctx_.get(); }
   int gop_frames() const { return ctx_->gop_size; }
+  /// The libavcodec encoder's name ("mpeg1video").
+  const char* name() const { return ctx_->codec->name; }
 
  private:
   CodecContextPtr ctx_;

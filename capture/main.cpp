@@ -45,19 +45,15 @@ void print_version() {
 }
 
 int list_devices() {
-  const auto devices = list_video_devices();
-  if (devices.empty()) {
-    std::printf("no video devices (/dev/video*)\n");
-    return 0;
-  }
-  for (const auto& d : devices) std::printf("%s\t%s\n", d.path.c_str(), d.name.empty() ? "(no name)" : d.name.c_str());
+  std::fputs(format_device_list(list_video_devices()).c_str(), stdout);
   return 0;
 }
 
 int run(int argc, char** argv) {
   CLI::App app{
-      "Captures live video (V4L2 camera, lavfi test pattern or a looped file), encodes it as MPEG-1 in an\n"
-      "MPEG transport stream and pushes it to one or more targets (e.g. mpegcast-relay's ingest).",
+      "Captures live video (V4L2 camera, network camera, FIFO, lavfi test pattern or a looped file), encodes\n"
+      "it as MPEG-1 in an MPEG transport stream and pushes it to one or more targets (e.g. mpegcast-relay's\n"
+      "ingest). While the source is lost, a \"NO SIGNAL\" slate keeps the stream going.",
       "mpegcast-capture"};
   std::string config_path, input_spec;
   std::vector<std::string> target_urls;
@@ -65,14 +61,16 @@ int run(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "Config file (libconfig; see conf/capture.conf). Without it every key has its default.")
       ->type_name("FILE");
   app.add_option("--input", input_spec,
-                 "Source, overriding the file: v4l2:/dev/video0 | lavfi:testsrc2=size=640x480:rate=25 | file:PATH")
+                 "Source, overriding the file: v4l2:/dev/video0 | lavfi:testsrc2=size=640x480:rate=25 | file:PATH | "
+                 "pipe:FIFO | pipe:- (stdin) | rtsp://[USER:PASS@]HOST/PATH | http://… (MJPEG or TS) | srt://… | udp://…")
       ->type_name("SPEC");
   app.add_option("--target", target_urls,
                  "Output URL, repeatable, replacing the file's targets: http://HOST:8081/publish/STREAM[?secret=S] | "
                  "tcp://HOST:PORT | udp://HOST:PORT | srt://HOST:PORT")
       ->type_name("URL");
   app.add_flag("--check-config", check_config, "Validate the config and the command line, print \"ok\", exit 0 (2 on error)");
-  app.add_flag("--list-devices", show_devices, "List /dev/video* devices with their names and exit");
+  app.add_flag("--list-devices", show_devices,
+               "List the V4L2 devices (/dev/video*) with their formats, sizes and frame rates, and exit");
   app.add_flag("--version", show_version, "Print the version and the libav* versions and exit");
   app.footer(
       "Defaults: input /dev/video0 if it exists, else lavfi:testsrc2=size=640x480:rate=25; target\n"
@@ -135,15 +133,13 @@ int run(int argc, char** argv) {
 
   std::vector<std::unique_ptr<AvOutputLink>> targets;
   std::vector<AvOutputLink*> target_ptrs;
-  std::unique_ptr<Pipeline> pipeline;
-  auto psi = [&pipeline]() -> ChunkPtr { return pipeline ? pipeline->psi() : nullptr; };
   for (const auto& t : cfg.targets) {
     AvOutputConfig out = t;
     out.user_agent = "mpegcast-capture";
-    targets.push_back(std::make_unique<AvOutputLink>(out, "target " + redact_url(t.url), psi));
+    targets.push_back(std::make_unique<AvOutputLink>(out, "target " + redact_url(t.url)));
     target_ptrs.push_back(targets.back().get());
   }
-  pipeline = std::make_unique<Pipeline>(cfg, target_ptrs);
+  auto pipeline = std::make_unique<Pipeline>(cfg, target_ptrs);
   try {
     pipeline->open();
   } catch (const std::exception& e) {
@@ -189,8 +185,9 @@ int run(int argc, char** argv) {
     if (cfg.status_interval_s > 0 && now >= next_status_ms) {
       std::vector<AvOutputStatus> ts;
       for (auto& t : targets) ts.push_back(t->status());
-      const std::string line = status.line(now, ts);
+      const std::string line = status.line(now, pipeline->source_status(), ts);
       LOG_INFO("%s", line.c_str());
+      sd_notifyf(0, "STATUS=%s", status.notify_text().c_str());
       next_status_ms = now + cfg.status_interval_s * 1000;
     }
   }

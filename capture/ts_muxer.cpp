@@ -47,21 +47,21 @@ int TsMuxer::write_cb(void* opaque, uint8_t* buf, int size) {
   return size;
 }
 
-void TsMuxer::on_bytes(const uint8_t* buf, size_t size) {
-  chunker_.feed(buf, size, [this](std::shared_ptr<Chunk> c) { sink_(std::move(c)); });
-  if (chunker_.psi_version() != psi_version_ && chunker_.has_pat() && chunker_.has_pmt()) {
-    psi_version_ = chunker_.psi_version();
-    auto psi = Chunk::create(2 * kTsPacketSize);
-    psi->append(chunker_.last_pat(), kTsPacketSize);
-    psi->append(chunker_.last_pmt(), kTsPacketSize);
-    std::lock_guard<std::mutex> lock(psi_mu_);
-    psi_ = std::move(psi);
-  }
+void TsMuxer::refresh_psi() {
+  if (chunker_.psi_version() == psi_version_ || !chunker_.has_pat() || !chunker_.has_pmt()) return;
+  psi_version_ = chunker_.psi_version();
+  auto psi = Chunk::create(2 * kTsPacketSize);
+  psi->append(chunker_.last_pat(), kTsPacketSize);
+  psi->append(chunker_.last_pmt(), kTsPacketSize);
+  psi_ = std::move(psi);  // a new chunk: one already queued keeps the PAT/PMT it was pushed with
 }
 
-ChunkPtr TsMuxer::psi() const {
-  std::lock_guard<std::mutex> lock(psi_mu_);
-  return psi_;
+void TsMuxer::on_bytes(const uint8_t* buf, size_t size) {
+  chunker_.feed(buf, size, [this](std::shared_ptr<Chunk> c) {
+    refresh_psi();  // the chunker has read the PAT/PMT in front of this chunk's keyframe
+    sink_(std::move(c), psi_);
+  });
+  refresh_psi();
 }
 
 int TsMuxer::write(AVPacket* packet) {

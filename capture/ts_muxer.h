@@ -3,7 +3,6 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <mutex>
 
 #include "chunk.h"
 #include "ff_ptr.h"
@@ -12,10 +11,11 @@
 namespace mpegcast::capture {
 
 /// Muxes one encoded video stream as MPEG-TS with minimal delay (max_delay 1 ms, a flush after
-/// every packet) and hands every chunk the TsChunker cuts to `sink`, on the calling thread.
+/// every packet) and hands every chunk the TsChunker cuts to `sink`, on the calling thread,
+/// together with the PAT + PMT in force at that chunk (they travel down each target's queue).
 class TsMuxer {
  public:
-  using ChunkSink = std::function<void(ChunkPtr)>;
+  using ChunkSink = std::function<void(ChunkPtr chunk, const ChunkPtr& psi)>;
 
   /// `encoder` must be open (its parameters and time_base are copied). Throws
   /// std::runtime_error when the muxer cannot be set up.
@@ -31,14 +31,14 @@ class TsMuxer {
   void finish();
 
   /// The last PAT + PMT seen in the output (two TS packets), or null before the header.
-  /// Thread-safe.
-  ChunkPtr psi() const;
+  const ChunkPtr& psi() const { return psi_; }
   /// TS bytes produced so far.
   uint64_t bytes() const { return chunker_.stats().bytes_in; }
 
  private:
   static int write_cb(void* opaque, uint8_t* buf, int size);
   void on_bytes(const uint8_t* buf, size_t size);
+  void refresh_psi();
 
   ChunkSink sink_;
   TsChunker chunker_;
@@ -48,7 +48,6 @@ class TsMuxer {
   AVStream* stream_ = nullptr;
   bool finished_ = false;
   uint64_t psi_version_ = 0;
-  mutable std::mutex psi_mu_;
   ChunkPtr psi_;
 };
 

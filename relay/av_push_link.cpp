@@ -30,7 +30,7 @@ AvPushLink::AvPushLink(lws_context* context, RelayState& relay, const PushConfig
             closed_by_hub_ = true;
             LOG_WARN("%s: closed by the local hub: %s; subscribing again", name_.c_str(), to_string(why));
           }),
-      out_(output_config(cfg), name_, [this] { return psi(); }) {}
+      out_(output_config(cfg), name_) {}
 
 AvPushLink::~AvPushLink() {
   lws_sul_cancel(&timer_.sul);
@@ -90,19 +90,11 @@ void AvPushLink::forward() {
   const int64_t now = now_ms();
   const ChunkPtr stream_psi = follower_.psi();
   while (ChunkPtr c = follower_.next_shared(now)) {
-    // The hub's PAT/PMT prefix: the link thread writes psi_ itself wherever its peer needs it.
+    // The hub's PAT/PMT prefix: it travels with the chunks instead, and the link thread writes
+    // it wherever its peer needs it.
     if (c == stream_psi || c->empty()) continue;
-    if (c->keyframe) {
-      std::lock_guard<std::mutex> lock(psi_mu_);
-      psi_ = stream_psi;
-    }
-    out_.push(std::move(c));
+    out_.push(std::move(c), stream_psi);
   }
-}
-
-ChunkPtr AvPushLink::psi() const {
-  std::lock_guard<std::mutex> lock(psi_mu_);
-  return psi_;
 }
 
 PushLinkStats AvPushLink::stats() const {

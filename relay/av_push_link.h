@@ -46,7 +46,6 @@ class AvPushLink final : public DownstreamLink {
   void forward();
   void follow(int64_t now_ms);
   void stop_following(const char* why);
-  ChunkPtr psi() const;
 
   struct Timer {  // standard layout, so lws_container_of() can find it from its sul
     lws_sorted_usec_list_t sul{};
@@ -60,9 +59,6 @@ class AvPushLink final : public DownstreamLink {
   StreamFollower follower_;
   bool closed_by_hub_ = false;  // the hub closed the subscription: resubscribe at the next tick
   std::string refusal_logged_;  // the hub's last refusal, logged once
-
-  mutable std::mutex psi_mu_;
-  ChunkPtr psi_;  // the stream's PAT + PMT, for the link thread (see AvOutputLink::PsiSource)
 
   AvOutputLink out_;  // last: its thread stops before the members it reads are destroyed
 };

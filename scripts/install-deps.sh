@@ -3,6 +3,8 @@
 # web/ (JSMpeg) and tests/browser/ (playwright-core). Idempotent: apt is asked only when a package is missing,
 # npm ci runs only when node_modules does not match package-lock.json. Works as root or through sudo.
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) are for scripts/fuzz.sh.
+# fonts-dejavu-core: the capture agent's "NO SIGNAL" slate (drawtext). python3-gi, gir1.2-gst-rtsp-server-1.0 and
+# the GStreamer plugins (videotestsrc, x264enc, rtph264pay): the RTSP camera the capture tests run.
 # `--bench` adds the benchmark's tools (gnuplot-nox, linux-perf).
 set -euo pipefail
 
@@ -14,6 +16,8 @@ PACKAGES=(
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libhttp-parser-dev libconfig++-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   libboost-test-dev llvm iproute2 nftables
   ffmpeg chromium prometheus srt-tools
+  fonts-dejavu-core
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   clang libclang-rt-14-dev
 )
 # --bench: also what bench/ uses beyond the build (gnuplot for run.py --plot, perf for --perf).

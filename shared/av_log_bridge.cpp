@@ -3,12 +3,16 @@
 #include <cstdarg>
 #include <cstring>
 
+#include "url.h"
+
 extern "C" {
 #include <libavutil/log.h>
 }
 
 namespace mpegcast {
 namespace {
+
+thread_local int t_to_debug = 0;  // AvLogToDebug objects alive on this thread
 
 bool is_network(void* avcl) {
   if (!avcl) return false;
@@ -29,12 +33,16 @@ void callback(void* avcl, int level, const char* fmt, va_list vl) {
   if (len == 0) return;
   LogLevel ours = level <= AV_LOG_ERROR ? LogLevel::err : level <= AV_LOG_WARNING ? LogLevel::warning
                   : level <= AV_LOG_INFO ? LogLevel::info : LogLevel::debug;
-  if (is_network(avcl)) ours = LogLevel::debug;
+  if (is_network(avcl) || t_to_debug > 0) ours = LogLevel::debug;
   if (!log_enabled(ours)) return;
-  log(ours, "libav: %s", line);
+  // libavformat names URLs in some of its lines: never a camera's or a peer's password.
+  log(ours, "libav: %s", std::strstr(line, "://") ? redact_urls_in_text(line).c_str() : line);
 }
 
 }  // namespace
+
+AvLogToDebug::AvLogToDebug() { ++t_to_debug; }
+AvLogToDebug::~AvLogToDebug() { --t_to_debug; }
 
 void install_av_log_bridge(LogLevel level) {
   av_log_set_level(level == LogLevel::debug ? AV_LOG_VERBOSE : AV_LOG_WARNING);

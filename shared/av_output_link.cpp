@@ -32,11 +32,10 @@ const char* to_string(AvOutputState s) {
   return "?";
 }
 
-AvOutputLink::AvOutputLink(AvOutputConfig cfg, std::string log_name, PsiSource psi)
+AvOutputLink::AvOutputLink(AvOutputConfig cfg, std::string log_name)
     : cfg_(std::move(cfg)),
       log_url_(redact_url(cfg_.url)),
       log_name_(std::move(log_name)),
-      psi_(std::move(psi)),
       queue_(cfg_.queue_ms, static_cast<size_t>(cfg_.queue_bytes)) {}
 
 AvOutputLink::~AvOutputLink() {
@@ -144,11 +143,11 @@ int AvOutputLink::write_chunk(AVIOContext* io, const uint8_t* data, size_t size)
 }
 
 AvOutputLink::Sent AvOutputLink::send(AVIOContext* io, int& err) {
-  ChunkPtr chunk;
+  ChunkPtr chunk, psi;
   bool gap = false;
   while (true) {
     if (!active_ && !stopping_) return Sent::paused;
-    switch (queue_.pop(chunk, gap, kPopTimeoutMs)) {
+    switch (queue_.pop(chunk, gap, kPopTimeoutMs, &psi)) {
       case OutputQueue::Pop::closed: return Sent::stopped;
       case OutputQueue::Pop::timeout: continue;
       case OutputQueue::Pop::chunk: break;
@@ -156,14 +155,13 @@ AvOutputLink::Sent AvOutputLink::send(AVIOContext* io, int& err) {
     if (gap && chunk->size() >= kTsPacketSize) {
       TsHeader h;
       const bool starts_with_pat = parse_ts_header(chunk->data(), h) && h.pid == kPidPat;
-      if (!starts_with_pat && psi_) {
-        if (ChunkPtr psi = psi_()) {
-          if ((err = write_chunk(io, psi->data(), psi->size())) < 0) return Sent::failed;
-        }
+      if (!starts_with_pat && psi) {
+        if ((err = write_chunk(io, psi->data(), psi->size())) < 0) return Sent::failed;
       }
     }
     if ((err = write_chunk(io, chunk->data(), chunk->size())) < 0) return Sent::failed;
     chunk.reset();
+    psi.reset();
   }
 }
 

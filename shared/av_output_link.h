@@ -5,7 +5,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,21 +39,20 @@ struct AvOutputStatus {
 /// Each change of state is logged once, as "<log_name>: …", naming the URL without its secrets.
 class AvOutputLink {
  public:
-  /// Returns the stream's current PAT+PMT as a chunk (or null), for a peer that joins at a
-  /// keyframe chunk that does not start with them. Called on the link's thread.
-  using PsiSource = std::function<ChunkPtr()>;
-
   /// `log_name` starts every log line, e.g. "target http://…/publish/cam1" or
   /// "push cam1 to srt://…" (give it with secrets masked, see redact_url()).
-  AvOutputLink(AvOutputConfig cfg, std::string log_name, PsiSource psi);
+  AvOutputLink(AvOutputConfig cfg, std::string log_name);
   ~AvOutputLink();
   AvOutputLink(const AvOutputLink&) = delete;
   AvOutputLink& operator=(const AvOutputLink&) = delete;
 
   /// Starts the sender thread; it connects at once while active (the default).
   void start();
-  /// Any thread: queue a chunk (drops GOPs on overflow; never waits on the network).
-  void push(ChunkPtr chunk) { queue_.push(std::move(chunk)); }
+  /// Any thread: queue a chunk (drops GOPs on overflow; never waits on the network). `psi` is
+  /// the stream's PAT + PMT in force at `chunk` (or null): the link writes it in front of a
+  /// keyframe chunk that does not start with it when its peer joins there (after a connect or
+  /// a dropped GOP).
+  void push(ChunkPtr chunk, ChunkPtr psi) { queue_.push(std::move(chunk), std::move(psi)); }
   /// Any thread: while inactive the link holds no connection (an open one is closed within
   /// ~200 ms, what was queued is dropped); active again, it connects at once.
   void set_active(bool active);
@@ -88,7 +86,6 @@ class AvOutputLink {
   const AvOutputConfig cfg_;
   const std::string log_url_;
   const std::string log_name_;
-  PsiSource psi_;
   OutputQueue queue_;
   std::thread thread_;
 

@@ -125,6 +125,17 @@ std::string ConfigSection::choice(const char* key, const std::string& def, std::
   fail(key, "\"" + v + "\" is not one of " + list);
 }
 
+std::string ConfigSection::choice(const char* key, const std::string& def, const std::vector<std::string>& choices) {
+  std::string v = string(key, def);
+  std::string list;
+  for (const std::string& c : choices) {
+    if (v == c) return v;
+    list += list.empty() ? "" : ", ";
+    list += "\"" + c + "\"";
+  }
+  fail(key, "\"" + v + "\" is not one of " + list);
+}
+
 std::vector<std::string> ConfigSection::strings(const char* key) {
   std::vector<std::string> out;
   const libconfig::Setting* s = find(key);

@@ -45,6 +45,8 @@ class ConfigSection {
   std::string string(const char* key, const std::string& def, size_t max_len = 4096);
   /// String key that must be one of `choices`.
   std::string choice(const char* key, const std::string& def, std::initializer_list<const char*> choices);
+  /// Same, with the choices from a table.
+  std::string choice(const char* key, const std::string& def, const std::vector<std::string>& choices);
   /// Array or list of strings; empty when absent.
   std::vector<std::string> strings(const char* key);
   /// Nested group; an empty section when absent.

@@ -35,15 +35,17 @@ class OutputQueue {
   /// `max_ms`: span of created_ms from oldest to newest chunk; `max_bytes`: payload bytes.
   OutputQueue(int64_t max_ms, size_t max_bytes);
 
-  /// Producer: appends `chunk`, then drops GOPs while over a limit.
-  void push(ChunkPtr chunk);
+  /// Producer: appends `chunk`, then drops GOPs while over a limit. `psi` is the stream's PAT +
+  /// PMT (two TS packets) in force at this chunk, or null: it travels with the chunk, so a
+  /// consumer that joins after a gap gets the PAT/PMT that belong to what it sends next.
+  void push(ChunkPtr chunk, ChunkPtr psi = nullptr);
 
   enum class Pop { chunk, timeout, closed };
   /// Consumer: waits up to `timeout_ms` for the next chunk. `gap_before` is true when chunks
   /// were dropped (or restart() was called) since the previous pop: the receiver should get
   /// PAT/PMT before this chunk unless it starts with them. Returns closed once close() was
-  /// called and nothing remains.
-  Pop pop(ChunkPtr& out, bool& gap_before, int timeout_ms);
+  /// called and nothing remains. `psi`, when given, receives the PAT + PMT pushed with `out`.
+  Pop pop(ChunkPtr& out, bool& gap_before, int timeout_ms, ChunkPtr* psi = nullptr);
 
   /// Consumer, after (re)connecting: forgets everything older than the newest keyframe chunk
   /// (or everything, waiting for the next keyframe), so the peer starts with a fresh GOP.
@@ -70,7 +72,11 @@ class OutputQueue {
   const size_t max_bytes_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<ChunkPtr> q_;
+  struct Entry {
+    ChunkPtr chunk;
+    ChunkPtr psi;  // PAT + PMT in force at `chunk` (null: unknown)
+  };
+  std::deque<Entry> q_;
   size_t bytes_ = 0;
   bool need_keyframe_ = true;  // drop incoming chunks until a keyframe chunk
   bool gap_ = true;            // report gap_before on the next pop

@@ -140,4 +140,21 @@ std::string redact_url(std::string_view url) {
   return out;
 }
 
+std::string redact_urls_in_text(std::string_view text) {
+  std::string out(text);
+  size_t pos = 0;
+  while ((pos = out.find("://", pos)) != std::string::npos) {
+    const size_t auth_start = pos + 3;
+    size_t auth_end = out.find_first_of("/?# '\"", auth_start);
+    if (auth_end == std::string::npos) auth_end = out.size();
+    const size_t at = out.rfind('@', auth_end);
+    if (at != std::string::npos && at >= auth_start && at < auth_end) {
+      out.replace(auth_start, at - auth_start, "***");
+      auth_end = auth_start + 3;
+    }
+    pos = auth_end;
+  }
+  return out;
+}
+
 }  // namespace mpegcast

@@ -37,6 +37,9 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, const s
 /// `secret=`, `passphrase=` (SRT) and `token=` query parameters replaced by "***".
 std::string redact_url(std::string_view url);
 
+/// `text` (a log line of a library) with the user:password of every URL in it replaced by "***".
+std::string redact_urls_in_text(std::string_view text);
+
 /// Parses a TCP/UDP port number 0..65535 (digits only).
 std::optional<int> parse_port(std::string_view text);
 

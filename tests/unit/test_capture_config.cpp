@@ -1,5 +1,6 @@
 // capture config: every error names FILE:LINE: key; the binary exits 2 on it and 0 with "ok".
 #define BOOST_TEST_MODULE capture_config
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "capture_config.h"
 #include "config_file.h"
+#include "devices.h"
 #include "url.h"
 
 using namespace mpegcast;
@@ -207,4 +209,82 @@ BOOST_AUTO_TEST_CASE(binary_check_config_exit_codes) {
   BOOST_TEST(r.status == 0);
   BOOST_TEST(starts_with(r.out, "mpegcast-capture "), r.out);
   BOOST_TEST(r.out.find("libavcodec") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(network_and_pipe_sources_are_rows_of_the_table) {
+  InputConfig in;
+  apply_input_spec(in, "rtsp://admin:pw@10.0.0.5:554/stream1");
+  BOOST_TEST(in.source == "rtsp");
+  BOOST_TEST(in.url == "rtsp://admin:pw@10.0.0.5:554/stream1");  // the whole URL, scheme included
+  BOOST_TEST(describe_input(in) == "rtsp://***@10.0.0.5:554/stream1");
+  apply_input_spec(in, "rtsps://cam/s");
+  BOOST_TEST(in.source == "rtsp");
+  apply_input_spec(in, "http://cam/mjpeg");
+  BOOST_TEST(in.source == "http");
+  apply_input_spec(in, "srt://cam:9000");
+  BOOST_TEST(in.source == "srt");
+  apply_input_spec(in, "udp://239.0.0.1:1234");
+  BOOST_TEST(in.source == "udp");
+  apply_input_spec(in, "pipe:-");
+  BOOST_TEST(in.source == "pipe");
+  BOOST_TEST(in.path == "-");
+  try {
+    apply_input_spec(in, "ftp://user:pw@h/x");
+    BOOST_FAIL("ftp:// accepted");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).find("pw") == std::string::npos, e.what());  // no secret in the message
+  }
+
+  // A file: that is a FIFO (or "-") is read live, as the pipe row.
+  const std::string fifo = "/tmp/test_capture_config_fifo_" + std::to_string(getpid());
+  BOOST_REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  InputConfig f;
+  apply_input_spec(f, "file:" + fifo);
+  resolve_auto_input(f);
+  BOOST_TEST(f.source == "pipe");
+  unlink(fifo.c_str());
+  InputConfig regular;
+  apply_input_spec(regular, "file:/etc/hostname");
+  resolve_auto_input(regular);
+  BOOST_TEST(regular.source == "file");
+}
+
+BOOST_AUTO_TEST_CASE(input_url_key_picks_the_row_by_scheme) {
+  TempFile ok("input = { url = \"rtsp://cam.local/s\"; rtsp_transport = \"udp\"; on_end = \"slate\"; };\n");
+  ConfigFile file(ok.path);
+  const CaptureConfig c = load_capture_config(file);
+  BOOST_TEST(c.input.source == "rtsp");
+  BOOST_TEST(c.input.rtsp_transport == "udp");
+  BOOST_TEST(c.input.on_end == "slate");
+  std::string path;
+  std::string e = load_error("input = { url = \"ftp://cam/s\"; };\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: input.url:"), e);
+  e = load_error("input = { source = \"v4l2\"; url = \"rtsp://cam/s\"; };\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: input.url: is a rtsp URL but source"), e);
+  e = load_error("input = { source = \"rtsp\"; };\n", &path);
+  BOOST_TEST(starts_with(e, path + ":1: input.url: must be set"), e);
+}
+
+BOOST_AUTO_TEST_CASE(urls_in_library_log_lines_lose_their_passwords) {
+  BOOST_TEST(redact_urls_in_text("Connection to tcp://u:p@h:554?timeout=0 failed") ==
+             "Connection to tcp://***@h:554?timeout=0 failed");
+  BOOST_TEST(redact_urls_in_text("a rtsp://x:y@h/s and http://k:l@m:1/ end") == "a rtsp://***@h/s and http://***@m:1/ end");
+  BOOST_TEST(redact_urls_in_text("no url here, user@host") == "no url here, user@host");
+  BOOST_TEST(redact_urls_in_text("rtsp://h/s?x=a@b") == "rtsp://h/s?x=a@b");
+}
+
+BOOST_AUTO_TEST_CASE(device_listing_says_what_each_node_offers_or_why_not) {
+  BOOST_TEST(format_device_list({}).find("no video devices") == 0u);
+  VideoDevice cam{"/dev/video0", "HD Webcam", "", true, {}};
+  cam.formats.push_back({"mjpeg", "Motion-JPEG", {{1280, 720, {30, 15}}, {640, 480, {30}}}, ""});
+  cam.formats.push_back({"yuyv422", "YUYV 4:2:2", {}, "160x120 - 1920x1080"});
+  VideoDevice meta{"/dev/video1", "HD Webcam", "", false, {}};
+  VideoDevice locked{"/dev/video2", "", "permission denied: add the user to group \"video\"", false, {}};
+  const std::string s = format_device_list({cam, meta, locked});
+  BOOST_TEST_MESSAGE(s);
+  BOOST_TEST(s.find("/dev/video0\tHD Webcam\n  input_format \"mjpeg\" (Motion-JPEG): 1280x720 @ 30/15, 640x480 @ 30\n") !=
+             std::string::npos);
+  BOOST_TEST(s.find("input_format \"yuyv422\" (YUYV 4:2:2): 160x120 - 1920x1080") != std::string::npos);
+  BOOST_TEST(s.find("/dev/video1\tHD Webcam\n  not a video capture node") != std::string::npos);
+  BOOST_TEST(s.find("/dev/video2\t(no name)\n  permission denied: add the user to group \"video\"") != std::string::npos);
 }

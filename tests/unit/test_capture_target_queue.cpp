@@ -235,3 +235,27 @@ BOOST_AUTO_TEST_CASE(close_drains_then_reports_closed_and_abort_drops) {
   q2.abort();
   BOOST_TEST((q2.pop(c, gap, 0) == OutputQueue::Pop::closed));
 }
+
+BOOST_AUTO_TEST_CASE(pat_pmt_travel_with_their_chunks) {
+  // The PAT/PMT a consumer writes after a gap is the one pushed with the chunk it sends next,
+  // not the producer's newest: a change of PAT/PMT reaches each target in stream order.
+  OutputQueue q(1000000, 1 << 20);
+  Producer p{2, 1, 10};
+  const ChunkPtr psi_a = Chunk::create(2 * kTsPacketSize), psi_b = Chunk::create(2 * kTsPacketSize);
+  q.push(p.next(), psi_a);  // GOP 0
+  q.push(p.next(), psi_a);
+  q.push(p.next(), psi_b);  // GOP 1, after the stream's PAT/PMT changed
+  ChunkPtr c, psi;
+  bool gap = false;
+  BOOST_REQUIRE(q.pop(c, gap, 0, &psi) == OutputQueue::Pop::chunk);
+  BOOST_TEST(gap);
+  BOOST_TEST(psi == psi_a);
+  BOOST_REQUIRE(q.pop(c, gap, 0, &psi) == OutputQueue::Pop::chunk);
+  BOOST_TEST(psi == psi_a);
+  BOOST_REQUIRE(q.pop(c, gap, 0, &psi) == OutputQueue::Pop::chunk);
+  BOOST_TEST(c->keyframe);
+  BOOST_TEST(psi == psi_b);
+  q.push(p.next());  // pushed without: the consumer gets none
+  BOOST_REQUIRE(q.pop(c, gap, 0, &psi) == OutputQueue::Pop::chunk);
+  BOOST_TEST(!psi);
+}
