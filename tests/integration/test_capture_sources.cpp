@@ -287,7 +287,6 @@ BOOST_AUTO_TEST_CASE(two_relays_one_stopped_the_other_keeps_decoding) {
     vb.read(0.01);
     va.read(0.01);
   }
-  const double t_end = va.now();
 
   const auto pa = va.pictures(), pb = vb.pictures();
   // The agent's frame counter never stalled: every status line while b was down shows ~25 fps out.
