@@ -15,6 +15,7 @@ struct HttpResponseParser::Impl {
   bool in_field = false;
   size_t head_bytes = 0;
   bool too_big = false;
+  bool bad_status = false;
   bool stopped = false;
 
   Impl(HttpResponseHandler& h, size_t max) : handler(h), max_head_bytes(max) { reset(); }
@@ -71,6 +72,11 @@ struct HttpResponseParser::Impl {
       x.on_headers_complete = [](http_parser* p) {
         Impl* i = self(p);
         i->head.status = static_cast<int>(p->status_code);
+        // http-parser takes any three digits; a status below 100 is no HTTP status (RFC 9110 §15).
+        if (i->head.status < 100) {
+          i->bad_status = true;
+          return -1;
+        }
         // An interim response has no body (RFC 9110 §15.2): 1 tells http-parser so; it is skipped at its end.
         if (i->head.status >= 100 && i->head.status < 200) return 1;
         if (!i->handler.on_head(i->head)) {
@@ -112,7 +118,7 @@ HttpResponseParser::~HttpResponseParser() = default;
 HttpResponseParser::Status HttpResponseParser::feed(const uint8_t* data, size_t len) {
   if (impl_->stopped) return Status::stopped;
   http_parser_execute(&impl_->parser, &Impl::settings(), reinterpret_cast<const char*>(data), len);
-  if (impl_->too_big) return Status::bad_response;
+  if (impl_->too_big || impl_->bad_status) return Status::bad_response;
   if (impl_->stopped) return Status::stopped;
   if (HTTP_PARSER_ERRNO(&impl_->parser) != HPE_OK) return Status::bad_response;
   return Status::ok;
@@ -125,6 +131,7 @@ void HttpResponseParser::finish() {
 
 const char* HttpResponseParser::error() const {
   if (impl_->too_big) return "response head too large";
+  if (impl_->bad_status) return "status code below 100";
   return http_errno_description(HTTP_PARSER_ERRNO(&impl_->parser));
 }
 
