@@ -147,8 +147,31 @@ CaptureConfig load_capture_config(ConfigFile& file) {
       }
     }
   }
+  c.demand.on_demand = root.boolean("on_demand", c.demand.on_demand);
+  c.demand.linger_s = root.integer("demand_linger_s", c.demand.linger_s, 0, 86400);
+  c.demand.poll_ms = root.integer("demand_poll_ms", c.demand.poll_ms, 50, 10000);
+  c.demand.token = root.string("demand_token", c.demand.token, 256);
+  c.demand.urls = root.strings("demand_urls");
+  for (const auto& url : c.demand.urls) {
+    const auto u = parse_url(url);
+    if (!u || (u->scheme != "http" && u->scheme != "https")) {
+      root.fail("demand_urls", "\"" + redact_url(url) + "\" is not an http(s):// URL of a relay's /api/v1/streams/NAME");
+    }
+  }
   root.check_unknown();
   return c;
+}
+
+void resolve_demand_urls(CaptureConfig& c) {
+  if (!c.demand.on_demand || !c.demand.urls.empty()) return;
+  for (const auto& t : c.targets) {
+    std::string url = default_demand_url(t.url);
+    if (!url.empty()) c.demand.urls.push_back(std::move(url));
+  }
+  if (c.demand.urls.empty()) {
+    throw ConfigError("on_demand: no target is a relay's http://HOST:PORT/publish/NAME: set demand_urls to the "
+                      "relays' http://HOST:PORT/api/v1/streams/NAME");
+  }
 }
 
 void apply_input_spec(InputConfig& in, const std::string& spec) {

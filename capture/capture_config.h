@@ -6,6 +6,7 @@
 
 #include "av_output_config.h"
 #include "config_file.h"
+#include "demand.h"
 #include "log.h"
 
 namespace mpegcast::capture {
@@ -54,6 +55,7 @@ struct CaptureConfig {
   OutputConfig output;
   TargetConfig target_defaults;      // target_defaults = { … }: also used for --target URLs
   std::vector<TargetConfig> targets;
+  DemandConfig demand;  // on_demand, demand_linger_s, demand_urls, demand_token, demand_poll_ms
 };
 
 /// The lavfi graph used when no input is configured and /dev/video0 does not exist.
@@ -65,6 +67,11 @@ constexpr const char* kDefaultTarget = "http://127.0.0.1:8081/publish/cam1";
 /// ConfigError (`FILE:LINE: key: what is wrong`) for an unknown key, a wrong type, an
 /// out-of-range value or an unusable target URL. Does not apply the default target.
 CaptureConfig load_capture_config(ConfigFile& file);
+
+/// With on_demand and no demand_urls: one default_demand_url() per target that has one. Throws
+/// ConfigError when on_demand is set and no relay to ask is known. Call after the targets are final
+/// (--target applied, the default target added).
+void resolve_demand_urls(CaptureConfig& c);
 
 /// Applies `--input SPEC` (v4l2:DEVICE | lavfi:GRAPH | file:PATH | …, one form per row of
 /// source_kind.h) to `in`; throws ConfigError ("--input: …") for anything else.

@@ -89,8 +89,11 @@ FrameSupplier::Supply FrameSupplier::next(Picture& out, std::atomic<int64_t>& he
     if (was_paused_) {  // resumed: the source gets its frame timeout again before the slate
       was_paused_ = false;
       last_frame_us_ = now;
+      resume_grace_until_us_ = now + in_.frame_timeout_ms * 1000;
       force_key_ = true;
     }
+    // Just resumed, the source is being opened again: that is no loss (yet).
+    const bool opening_after_resume = now < resume_grace_until_us_;
     const SourceState state = mailbox_.state();
     if (state == SourceState::ended) return Supply::ended;
     const bool slate = slate_picture_ != nullptr;
@@ -99,7 +102,7 @@ FrameSupplier::Supply FrameSupplier::next(Picture& out, std::atomic<int64_t>& he
     int64_t until;
     if (slate) {
       until = next_slate_us_;
-    } else if (state == SourceState::reopening) {
+    } else if (state == SourceState::reopening && !opening_after_resume) {
       until = now;
     } else {
       until = last_frame_us_ + in_.frame_timeout_ms * 1000;
@@ -110,6 +113,7 @@ FrameSupplier::Supply FrameSupplier::next(Picture& out, std::atomic<int64_t>& he
     if (mailbox_.take(until, frame, t_us)) {
       now = now_us();
       last_frame_us_ = now;
+      resume_grace_until_us_ = 0;
       if (slate) slate_off(now);
       out.frame = std::move(frame);
       out.t_us = t_us;
@@ -120,7 +124,8 @@ FrameSupplier::Supply FrameSupplier::next(Picture& out, std::atomic<int64_t>& he
     }
     if (stop_ || paused_) continue;
     now = now_us();
-    const bool lost = mailbox_.state() == SourceState::reopening || now >= last_frame_us_ + in_.frame_timeout_ms * 1000;
+    const bool lost = (mailbox_.state() == SourceState::reopening && now >= resume_grace_until_us_) ||
+                      now >= last_frame_us_ + in_.frame_timeout_ms * 1000;
     if (!slate && lost) slate_on(now);
     if (slate_picture_ && now >= next_slate_us_) {
       if (now - next_slate_us_ > 1000000) next_slate_us_ = now;  // the encoder fell behind: do not catch up

@@ -68,6 +68,7 @@ class FrameSupplier {
   int64_t last_frame_us_ = 0;   // CLOCK_MONOTONIC µs of the last source frame (or of the start)
   int64_t next_slate_us_ = 0;   // when the next slate frame is due
   int64_t slate_on_us_ = 0;
+  int64_t resume_grace_until_us_ = 0;  // after a resume: until then a source being opened is not lost
   bool force_key_ = false;
   mutable std::mutex status_mu_;
   SupplierStatus status_;

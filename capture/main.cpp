@@ -21,6 +21,7 @@ extern "C" {
 #include "capture_config.h"
 #include "clock.h"
 #include "config_file.h"
+#include "demand.h"
 #include "devices.h"
 #include "log.h"
 #include "pipeline.h"
@@ -57,7 +58,7 @@ int run(int argc, char** argv) {
       "mpegcast-capture"};
   std::string config_path, input_spec;
   std::vector<std::string> target_urls;
-  bool check_config = false, show_devices = false, show_version = false;
+  bool check_config = false, show_devices = false, show_version = false, on_demand = false;
   app.add_option("-c,--config", config_path, "Config file (libconfig; see conf/capture.conf). Without it every key has its default.")
       ->type_name("FILE");
   app.add_option("--input", input_spec,
@@ -68,6 +69,9 @@ int run(int argc, char** argv) {
                  "Output URL, repeatable, replacing the file's targets: http://HOST:8081/publish/STREAM[?secret=S] | "
                  "tcp://HOST:PORT | udp://HOST:PORT | srt://HOST:PORT")
       ->type_name("URL");
+  app.add_flag("--on-demand", on_demand,
+               "Encode only while someone watches: ask the relays' API (demand_urls; by default each http target's "
+               "relay on port 8080) and pause source, encoder and targets demand_linger_s after the last viewer left");
   app.add_flag("--check-config", check_config, "Validate the config and the command line, print \"ok\", exit 0 (2 on error)");
   app.add_flag("--list-devices", show_devices,
                "List the V4L2 devices (/dev/video*) with their formats, sizes and frame rates, and exit");
@@ -107,6 +111,8 @@ int run(int argc, char** argv) {
       t.url = kDefaultTarget;
       cfg.targets.push_back(t);
     }
+    if (on_demand) cfg.demand.on_demand = true;
+    resolve_demand_urls(cfg);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return kExitConfigError;
@@ -146,12 +152,28 @@ int run(int argc, char** argv) {
     LOG_ERR("%s", e.what());
     return 1;
   }
+  // On demand: everything starts paused; the first answer of the relays decides.
+  auto set_encoding = [&](bool encode) {
+    if (encode) {
+      for (auto& t : targets) t->set_active(true);
+      pipeline->set_paused(false);
+    } else {
+      pipeline->set_paused(true);
+      for (auto& t : targets) t->set_active(false);
+    }
+  };
+  std::unique_ptr<DemandWatcher> demand;
+  if (cfg.demand.on_demand) {
+    set_encoding(false);
+    demand = std::make_unique<DemandWatcher>(cfg.demand, set_encoding);
+  }
   for (size_t i = 0; i < targets.size(); ++i) {
     LOG_INFO("target %s: queue %lld ms / %lld bytes", targets[i]->url_for_log().c_str(),
              static_cast<long long>(cfg.targets[i].queue_ms), static_cast<long long>(cfg.targets[i].queue_bytes));
     targets[i]->start();
   }
   pipeline->start();
+  if (demand) demand->start();
 
   uint64_t watchdog_us = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
@@ -172,10 +194,10 @@ int run(int argc, char** argv) {
       break;
     }
     const int64_t now = now_ms();
-    if (!ready && pipeline->encoding()) {
+    if (!ready && (pipeline->encoding() || (demand && demand->decided()))) {
       ready = true;
       sd_notify(0, "READY=1");
-      LOG_NOTICE("capturing and encoding");
+      LOG_NOTICE(pipeline->encoding() ? "capturing and encoding" : "ready (on demand)");
     }
     if (watchdog && now >= next_watchdog_ms) {
       // Only while the capture thread shows signs of life: a hung thread gets us restarted.
@@ -185,13 +207,20 @@ int run(int argc, char** argv) {
     if (cfg.status_interval_s > 0 && now >= next_status_ms) {
       std::vector<AvOutputStatus> ts;
       for (auto& t : targets) ts.push_back(t->status());
-      const std::string line = status.line(now, pipeline->source_status(), ts);
+      std::string line = status.line(now, pipeline->source_status(), ts);
+      std::string notify = status.notify_text();
+      if (demand) {
+        const std::string d = demand->describe();
+        line += "; on demand: " + d;
+        notify = d + "; " + notify;
+      }
       LOG_INFO("%s", line.c_str());
-      sd_notifyf(0, "STATUS=%s", status.notify_text().c_str());
+      sd_notifyf(0, "STATUS=%s", notify.c_str());
       next_status_ms = now + cfg.status_interval_s * 1000;
     }
   }
   sd_notify(0, "STOPPING=1");
+  if (demand) demand->stop();
   pipeline->stop();  // flushes the encoder and muxer into the queues
   for (auto& t : targets) t->begin_stop(1000);
   for (auto& t : targets) t->join();
