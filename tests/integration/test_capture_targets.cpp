@@ -4,10 +4,15 @@
 //   and the stream decodes again; the per-target counters (connects, failures, bytes sent) show in
 //   the status line and in sd_notify STATUS= (NOTIFY_SOCKET is a unix datagram socket of the test).
 // - udp:// multicast (ttl=0, out of 127.0.0.1) to a socket of the test joined to the group on the
-//   loopback interface. Multicast on `lo` needs the interface's MULTICAST flag, which the host's
-//   `lo` need not have and a test must not change: that part runs in a network namespace of its own
-//   (root; skipped with the reason otherwise), where `lo` is ours.
+//   loopback interface (IP_ADD_MEMBERSHIP on 127.0.0.1). With root it runs in a network namespace
+//   of its own, whose `lo` also gets the MULTICAST flag (this kernel delivers without it: bound to
+//   127.0.0.1, the sender's datagrams go out of `lo` whatever its flags; others may want it), so
+//   nothing else on the machine sees the group; without root, on the host's `lo` (ttl=0 keeps the
+//   datagrams on this machine), never changing the host's interfaces.
 // Every check decodes what arrived (libav*) at the configured size.
+// Measured here: 101 frames decoded in 4.0 s through srt-live-transmit; the killed far end noticed
+// after 5.1 s (SRT's peer idle timeout), the agent connected again 0.04-0.19 s after the restart;
+// 76 frames in 3.0 s from the multicast group. ~18 s in all.
 #define BOOST_TEST_MODULE test_capture_targets
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -60,10 +65,15 @@ const std::string kConf = "status_interval_s = 1;\n"
                           "target_defaults = { reconnect_initial_ms = 100; reconnect_max_ms = " +
                           std::to_string(kReconnectMaxMs) + "; };\n";
 
+/// `text` with the characters ECMAScript regexes treat specially escaped.
+std::string regex_escape(const std::string& text) {
+  return std::regex_replace(text, std::regex("[.?*+^$()\\[\\]{}|\\\\]"), "\\$&");
+}
+
 double secs_since(SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); }
 
-/// mpegcast-capture sending a 320x240 25 fps test pattern to `target`; `prefix` goes in front of
-/// its argv (e.g. `ip netns exec NS`).
+/// mpegcast-capture sending a 640x480 25 fps test pattern, encoded at 320x240, to `target`;
+/// `prefix` goes in front of its argv (e.g. `ip netns exec NS`).
 std::unique_ptr<Process> capture(const std::string& tag, const std::string& target,
                                  std::vector<std::string> prefix = {}) {
   const std::string conf = test_log_dir() + "/" + tag + ".conf";
@@ -247,7 +257,7 @@ struct TargetCounters {
 };
 TargetCounters last_status_of(const std::string& log, const std::string& url) {
   TargetCounters c;
-  const std::regex re("; target " + std::regex_replace(url, std::regex("[.?*+^$()\\[\\]{}|\\\\]"), "\\$&") +
+  const std::regex re("; target " + regex_escape(url) +
                       " ([a-z]+), queued -?[0-9]+ ms, dropped ([0-9]+) GOPs, sent ([0-9]+) kB, connects ([0-9]+), "
                       "failures ([0-9]+)");
   for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it) {
@@ -283,7 +293,8 @@ bool libavformat_has_output_protocol(const char* name) {
 
 /// srt-live-transmit listening on 127.0.0.1:`srt_port` and sending what it receives to
 /// 127.0.0.1:`udp_port`; with `check`, REQUIREs it to be running 300 ms later.
-std::unique_ptr<Process> srt_listener(uint16_t srt_port, uint16_t udp_port, const std::string& name, bool check = true) {
+std::unique_ptr<Process> srt_listener(uint16_t srt_port, uint16_t udp_port, const std::string& name,
+                                      bool check = true) {
   auto p = std::make_unique<Process>(
       name, std::vector<std::string>{"srt-live-transmit", "-q",
                                      "srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=listener&passphrase=" +
@@ -294,13 +305,6 @@ std::unique_ptr<Process> srt_listener(uint16_t srt_port, uint16_t udp_port, cons
   BOOST_TEST_REQUIRE(p->running(), "srt-live-transmit did not start (scripts/install-deps.sh installs srt-tools): "
                                        << p->log_text());
   return p;
-}
-
-boost::test_tools::assertion_result namespaces_usable(boost::unit_test::test_unit_id) {
-  const std::string why = netns_unavailable();
-  boost::test_tools::assertion_result r(why.empty());
-  if (!why.empty()) r.message() << "multicast test skipped (it needs a network namespace whose lo can carry multicast): " << why;
-  return r;
 }
 
 }  // namespace
@@ -319,8 +323,7 @@ BOOST_AUTO_TEST_CASE(srt_target_to_srt_live_transmit_reconnects_after_a_restart)
     ScopedEnv env("NOTIFY_SOCKET", notify.address());
     agent = capture("capture-srt", url + kPassphrase);
   }
-  BOOST_TEST_REQUIRE(agent->wait_for_log("target " + std::regex_replace(logged_url, std::regex("[?.*]"), "\\$&") + ": connected",
-                                         10000),
+  BOOST_TEST_REQUIRE(agent->wait_for_log("target " + regex_escape(logged_url) + ": connected", 10000),
                      "the agent did not connect to srt-live-transmit");
   // From the first datagram on: the agent starts a new connection at a keyframe, behind PAT/PMT.
   BOOST_TEST_REQUIRE(udp.wait_data(5000), "nothing came out of srt-live-transmit");
@@ -345,9 +348,11 @@ BOOST_AUTO_TEST_CASE(srt_target_to_srt_live_transmit_reconnects_after_a_restart)
   const size_t mark = agent->log_size();
   far_end->kill_hard();
   const auto killed = SteadyClock::now();
-  BOOST_TEST_REQUIRE(agent->wait_for_log("target srt://.*: lost: ", 10000, mark), "the agent did not notice the far end die");
+  BOOST_TEST_REQUIRE(agent->wait_for_log("target srt://.*: lost: ", 10000, mark),
+                     "the agent did not notice the far end die");
   const double lost_s = secs_since(killed);
-  c = wait_status(*agent, logged_url, agent->log_size(), 3000, [](const TargetCounters& t) { return t.state != "connected"; });
+  c = wait_status(*agent, logged_url, agent->log_size(), 3000,
+                  [](const TargetCounters& t) { return t.state != "connected"; });
   BOOST_TEST_MESSAGE("status while the far end is down: " << c.state << ", sent " << c.sent_kb << " kB, connects "
                                                           << c.connects << ", failures " << c.failures);
   BOOST_TEST((c.state == "connecting" || c.state == "down"), c.state);
@@ -396,20 +401,23 @@ BOOST_AUTO_TEST_CASE(srt_target_to_srt_live_transmit_reconnects_after_a_restart)
   BOOST_TEST(agent->stop() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(multicast_udp_target_reaches_a_group_member_on_loopback,
-                     *boost::unit_test::precondition(namespaces_usable)) {
-  // A namespace of our own: its `lo` gets the MULTICAST flag and nothing else on the machine sees
-  // the group.
-  NetNamespace ns("mcast");
-  must_run({"ip", "-n", ns.name(), "link", "set", "lo", "multicast", "on"});
+BOOST_AUTO_TEST_CASE(multicast_udp_target_reaches_a_group_member_on_loopback) {
+  std::unique_ptr<NetNamespace> ns;
+  const std::string no_ns = netns_unavailable();
+  if (no_ns.empty()) {
+    ns = std::make_unique<NetNamespace>("mcast");
+    must_run({"ip", "-n", ns->name(), "link", "set", "lo", "multicast", "on"});
+  } else {
+    BOOST_TEST_MESSAGE("no network namespace (" << no_ns << "): the group is joined on the host's lo");
+  }
   std::unique_ptr<UdpReceiver> rx;
   {
-    NetnsScope inside(ns.name());
+    NetnsScope inside(ns ? ns->name() : "");
     rx = std::make_unique<UdpReceiver>(kGroup);
   }
   const std::string url = std::string("udp://") + kGroup + ":" + std::to_string(rx->port()) +
                           "?ttl=0&localaddr=127.0.0.1&pkt_size=1316";
-  auto agent = capture("capture-multicast", url, ns.exec({}));
+  auto agent = capture("capture-multicast", url, ns ? ns->exec({}) : std::vector<std::string>{});
   // From the first datagram on: the receiver was a member before the agent sent anything.
   BOOST_TEST_REQUIRE(rx->wait_data(10000), "no multicast datagram arrived; agent log:\n" << agent->log_text());
   std::this_thread::sleep_for(3s);
