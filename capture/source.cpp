@@ -25,7 +25,7 @@ const SourceKind& source_kind_of(const InputConfig& in) {
 
 int Source::interrupt_cb(void* opaque) {
   auto* self = static_cast<Source*>(opaque);
-  if (self->stop_.load()) return 1;
+  if (self->stop_->load()) return 1;
   const int64_t deadline = self->deadline_ms_.load();
   if (deadline != 0 && now_ms() > deadline) {
     self->timed_out_ = true;
@@ -42,7 +42,7 @@ void Source::arm_deadline(int64_t ms) {
 Source::Source(const InputConfig& in, const std::atomic<bool>& stop)
     : cfg_(in),
       kind_(source_kind_of(in)),
-      stop_(stop),
+      stop_(&stop),
       name_(describe_input(in)),
       packet_(make_packet()),
       newer_(make_packet()) {
@@ -102,7 +102,7 @@ Source::~Source() {
 
 void Source::wait_readable(int fd) {
   const int64_t deadline = now_ms() + cfg_.open_timeout_ms;
-  while (!stop_) {
+  while (!*stop_) {
     pollfd p{fd, POLLIN, 0};
     const int n = ::poll(&p, 1, 100);
     if (n > 0 && (p.revents & POLLIN)) return;
@@ -145,7 +145,7 @@ int Source::rewind() {
 int Source::read(AVFrame* out) {
   int64_t waiting_since = 0;
   while (true) {
-    if (stop_) return AVERROR_EXIT;
+    if (*stop_) return AVERROR_EXIT;
     int err = avcodec_receive_frame(dec_.get(), out);
     if (err == 0) {
       int64_t pts = out->best_effort_timestamp;

@@ -36,6 +36,10 @@ class Source {
   /// loop), AVERROR(ETIMEDOUT) (no frame for frame_timeout_ms: camera lost), AVERROR_EXIT
   /// (stop requested) or another AVERROR (read/decode failure: reopen).
   int read(AVFrame* out);
+  /// From now on `stop` aborts blocking calls instead of the flag given to the constructor, which
+  /// may then go away (a source opened at start-up, then handed to its reader thread). Call it
+  /// before any other thread uses the source.
+  void set_stop(const std::atomic<bool>& stop) { stop_ = &stop; }
 
   const SourceKind& kind() const { return kind_; }
   /// True for a live source (frames arrive in real time); lavfi and files are paced by the caller.
@@ -64,7 +68,7 @@ class Source {
 
   const InputConfig cfg_;
   const SourceKind& kind_;
-  const std::atomic<bool>& stop_;
+  const std::atomic<bool>* stop_;  // never null
   std::string name_;
   std::atomic<int64_t> deadline_ms_{0};  // CLOCK_MONOTONIC ms; 0 = none
   std::atomic<bool> timed_out_{false};

@@ -21,7 +21,11 @@ SourceReader::SourceReader(const InputConfig& in, std::unique_ptr<Source> first,
       source_(std::move(first)),
       scaler_(width, height),
       backoff_(in.reopen_initial_ms, in.reopen_max_ms),
-      last_error_(std::move(first_error)) {}
+      last_error_(std::move(first_error)) {
+  // The start-up source was opened against a flag that lives only as long as Pipeline::open():
+  // from here on our interrupt_ stops it, as it stops every source this reader reopens.
+  if (source_) source_->set_stop(interrupt_);
+}
 
 SourceReader::~SourceReader() { stop(); }
 

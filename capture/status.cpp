@@ -42,7 +42,8 @@ std::string StatusReporter::line(int64_t now, const SupplierStatus& source, cons
     s += "; target " + t.url + " " + to_string(t.state) + ", queued " + std::to_string(t.queue.queued_ms) +
          " ms, dropped " + std::to_string(t.queue.dropped_gops) + " GOPs, sent " + std::to_string(t.bytes_sent / 1000) +
          " kB, connects " + std::to_string(t.connects) + ", failures " + std::to_string(t.failures);
-    notify_ += std::string(i ? ", " : " ") + to_string(t.state);
+    notify_ += std::string(i ? ", " : " ") + to_string(t.state) + " (sent " + std::to_string(t.bytes_sent / 1000) +
+               " kB, connects " + std::to_string(t.connects) + ", failures " + std::to_string(t.failures) + ")";
   }
   last_ms_ = now;
   last_in_ = in;

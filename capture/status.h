@@ -31,8 +31,10 @@ class StatusReporter {
   explicit StatusReporter(const PipelineCounters& counters);
   /// `now_ms`: CLOCK_MONOTONIC ms. Also prepares notify_text().
   std::string line(int64_t now_ms, const SupplierStatus& source, const std::vector<AvOutputStatus>& targets);
-  /// The short form for sd_notify STATUS= (systemctl status), as of the last line():
-  /// "live, 25.0 fps, 1012 kbit/s; targets: connected, down".
+  /// The short form for sd_notify STATUS= (systemctl status), as of the last line(), with each
+  /// target's state and counters in the order of the targets:
+  /// "live, 25.0 fps, 1012 kbit/s; targets: connected (sent 1234 kB, connects 1, failures 0),
+  ///  down (sent 0 kB, connects 0, failures 3)".
   const std::string& notify_text() const { return notify_; }
 
  private:
