@@ -1,9 +1,12 @@
 #include "pipeline.h"
 
 #include <cmath>
+#include <ctime>
 
 #include "clock.h"
 #include "log.h"
+#include "source_signal.h"
+#include "ts_packet.h"
 #include "video_codec.h"
 
 namespace mpegcast::capture {
@@ -54,7 +57,13 @@ void Pipeline::open() {
   encoder_ = std::make_unique<Encoder>(*codec, width, height, rate, cfg_.output);
   muxer_ = std::make_unique<TsMuxer>(encoder_->context(), [this](ChunkPtr chunk, const ChunkPtr& psi) {
     counters_.bytes_out += chunk->size();
+    const bool keyframe = chunk->keyframe;
     for (AvOutputLink* t : targets_) t->push(chunk, psi);
+    if (keyframe) {  // once per GOP, the source state for relays and their dashboards
+      ChunkPtr signal = source_signal_chunk();
+      counters_.bytes_out += signal->size();
+      for (AvOutputLink* t : targets_) t->push(signal, psi);
+    }
   });
   mapper_ = std::make_unique<FrameRateMapper>(rate);
   supplier_ = std::make_unique<FrameSupplier>(cfg_, std::move(source), std::move(source_error), width, height, rate,
@@ -79,6 +88,20 @@ void Pipeline::stop() {
     encoder_->encode(nullptr, [this](AVPacket* p) { return muxer_->write(p); });
     muxer_->finish();
   }
+}
+
+ChunkPtr Pipeline::source_signal_chunk() {
+  const SupplierStatus st = supplier_ ? supplier_->status() : SupplierStatus{};
+  const SourceSignalState state = st.slate ? SourceSignalState::slate : SourceSignalState::live;
+  if (state != signal_state_ || signal_since_s_ == 0) {
+    signal_state_ = state;
+    signal_since_s_ = st.slate ? static_cast<int64_t>(st.slate_since) : static_cast<int64_t>(std::time(nullptr));
+  }
+  auto chunk = Chunk::create(kTsPacketSize);
+  uint8_t packet[kTsPacketSize];
+  build_source_signal_packet(SourceSignal{state, signal_since_s_}, signal_cc_++ & 0x0F, packet);
+  chunk->append(packet, kTsPacketSize);
+  return chunk;
 }
 
 int Pipeline::encode_and_mux(const AVFrame* frame) {

@@ -11,6 +11,7 @@
 #include "encoder.h"
 #include "frame_rate.h"
 #include "frame_supplier.h"
+#include "source_signal.h"
 #include "status.h"
 #include "ts_muxer.h"
 
@@ -58,6 +59,9 @@ class Pipeline {
   /// Maps and encodes one picture; returns a negative AVERROR on encoder failure.
   int process(Picture& picture);
   int encode_and_mux(const AVFrame* frame);
+  /// Encoding thread: one TS packet saying whether the picture is live or the slate
+  /// (shared/source_signal.h), sent after each keyframe chunk.
+  ChunkPtr source_signal_chunk();
 
   const CaptureConfig cfg_;
   std::vector<AvOutputLink*> targets_;
@@ -73,6 +77,9 @@ class Pipeline {
   std::unique_ptr<TsMuxer> muxer_;
   std::unique_ptr<FrameRateMapper> mapper_;
   int64_t start_us_ = 0;  // CLOCK_MONOTONIC µs of output time 0
+  SourceSignalState signal_state_ = SourceSignalState::live;
+  int64_t signal_since_s_ = 0;  // Unix time the current state began
+  uint8_t signal_cc_ = 0;
 };
 
 }  // namespace mpegcast::capture

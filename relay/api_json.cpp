@@ -57,6 +57,10 @@ nlohmann::json to_json(const StreamStats& s) {
   j["publishers_total"] = s.publishers_total;
   j["cache_bytes"] = s.cache_bytes;
   j["video_stream_type"] = s.video_stream_type;
+  j["source"] = s.source ? nlohmann::json{{"state", to_string(s.source->state)},
+                                          {"since", s.source->since_s > 0 ? nlohmann::json(s.source->since_s)
+                                                                          : nlohmann::json(nullptr)}}
+                         : nlohmann::json(nullptr);
   return j;
 }
 

@@ -271,6 +271,7 @@ StreamStats Stream::stats() const {
   s.cache_chunks = ring_.size();
   s.gop_ms = gop_ms_;
   s.video_stream_type = chunker_.detector().video_stream_type();
+  if (publisher_) s.source = chunker_.source_signal();
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -164,6 +165,7 @@ struct StreamStats {
   size_t cache_chunks = 0;
   int64_t gop_ms = 0;                // duration of the last complete GOP
   uint8_t video_stream_type = 0;
+  std::optional<SourceSignal> source;  // the capture agent's in-band source state (live / slate), if it sends one
 };
 
 /// A named stream: one publisher, the chunk ring, its subscribers.

@@ -10,6 +10,7 @@ TsChunker::TsChunker(size_t max_chunk_bytes)
     : max_chunk_bytes_(max_chunk_bytes < kTsPacketSize ? kTsPacketSize
                                                        : max_chunk_bytes / kTsPacketSize * kTsPacketSize) {
   last_cc_.fill(-1);
+  source_signal_.reset();
 }
 
 void TsChunker::reset() {
@@ -20,6 +21,7 @@ void TsChunker::reset() {
   has_pat_ = has_pmt_ = false;
   ++psi_version_;
   last_cc_.fill(-1);
+  source_signal_.reset();
 }
 
 void TsChunker::feed(const uint8_t* data, size_t len, int64_t arrival_ms, const Sink& sink) {
@@ -94,6 +96,9 @@ void TsChunker::packets(const uint8_t* p, size_t count, const Sink& sink) {
         ++stats_.cc_errors;
       }
       last = kind.continuity_counter;
+    }
+    if (kind.pid == kPidSourceSignal) {
+      if (auto signal = parse_source_signal_packet(p)) source_signal_ = signal;
     }
     if (kind.pat && (!has_pat_ || std::memcmp(pat_.data() + 4, p + 4, kTsPacketSize - 4) != 0)) {
       has_pat_ = true;

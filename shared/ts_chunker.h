@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "chunk.h"
 #include "clock.h"
 #include "keyframe_detector.h"
+#include "source_signal.h"
 #include "ts_packet.h"
 
 namespace mpegcast {
@@ -60,6 +62,9 @@ class TsChunker {
   /// The last PAT / PMT packet (188 bytes), valid when has_pat() / has_pmt().
   const uint8_t* last_pat() const { return pat_.data(); }
   const uint8_t* last_pmt() const { return pmt_.data(); }
+  /// The newest capture-agent source signal seen (source_signal.h); nullopt before one (or after
+  /// reset()).
+  const std::optional<SourceSignal>& source_signal() const { return source_signal_; }
   /// Incremented whenever the stored PAT or PMT bytes change.
   uint64_t psi_version() const { return psi_version_; }
 
@@ -78,6 +83,7 @@ class TsChunker {
   int64_t arrival_ms_ = 0;  // offset in current_ of the run of PSI packets ending it, if any
   uint64_t next_seq_ = 1;
   std::array<uint8_t, kTsPacketSize> pat_{}, pmt_{};
+  std::optional<SourceSignal> source_signal_;
   bool has_pat_ = false, has_pmt_ = false;
   uint64_t psi_version_ = 0;
   std::array<int16_t, 8192> last_cc_;

@@ -86,6 +86,10 @@
     }
     if (pull && pull.state !== 'receiving') { return { cls: 'stalled', text: 'stalled link (' + pull.state + ')' }; }
     if (!s.bitrate_in_bps) { return { cls: 'stalled', text: 'stalled (no data)' }; }
+    if (s.source && s.source.state === 'slate') {
+      var since = s.source.since ? ' since ' + new Date(s.source.since * 1000).toLocaleTimeString() : '';
+      return { cls: 'slate', text: 'camera lost: slate' + since };
+    }
     return { cls: 'live', text: 'live' };
   }
 

@@ -144,14 +144,22 @@ BOOST_AUTO_TEST_CASE(rtsp_camera_lost_and_back_behind_a_slate) {
                      {publish_url(relay, "cam1")}, kFastConf);
   relay.wait_live("cam1");
   Viewer v(relay.viewer_port(), "cam1");
+  // What the agent says in band (shared/source_signal.h), as the relay's API shows it.
+  auto source_state = [&relay] {
+    const auto s = relay.stream("cam1");
+    return s.is_object() && s["source"].is_object() ? s["source"]["state"].get<std::string>() : std::string("none");
+  };
   v.read(6);
+  const std::string state_live = source_state();
   const double t_kill = v.now();
   cam->kill_hard();
   v.read(5);
+  const std::string state_lost = source_state();
   const double t_restart = v.now();
   cam = rtsp_camera(cam_port, "rtsp-camera-2");
   const double t_started = v.now();
   v.read(7);
+  const std::string state_back = source_state();
   const double t_end = v.now();
   BOOST_TEST_REQUIRE(cap->running(), "capture agent exited: " << cap->log_path());
 
@@ -182,6 +190,10 @@ BOOST_AUTO_TEST_CASE(rtsp_camera_lost_and_back_behind_a_slate) {
   BOOST_TEST(longest_gap_s(pics, first, t_end) < 0.5);
   expect_one_continuous_publisher(relay, "cam1");
   BOOST_TEST(cap->log_text().find("the slate is on the stream") != std::string::npos);
+  // The relay knows which picture it carries: the API's source.state (the dashboard's tile colour).
+  BOOST_TEST(state_live == "live");
+  BOOST_TEST(state_lost == "slate");
+  BOOST_TEST(state_back == "live");
 }
 
 BOOST_AUTO_TEST_CASE(fifo_source_one_percent_fast_builds_no_delay_and_its_end_shows_the_slate) {
