@@ -119,8 +119,16 @@ function installProbe() {
   const m = window.mpegcast;
   const player = m.player;
   const video = player.video;
-  const probe = { samples: [], bad: 0, lastMsg: 0, msgs: 0 };
+  const probe = { samples: [], bad: 0, lastMsg: 0, msgs: 0, stalls: [] };
   window.latencyProbe = probe;
+  // Main-thread stalls: a 10 ms timer that fires > 50 ms late means the page could neither take WebSocket
+  // messages nor decode for that long (a starved or busy renderer, not the network).
+  let tick = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - tick > 50) probe.stalls.push([performance.timeOrigin + tick, now - tick]);
+    tick = now;
+  }, 10);
   const sock = player.source.socket;
   if (sock) sock.addEventListener('message', () => { probe.lastMsg = performance.timeOrigin + performance.now(); probe.msgs += 1; });
   const inner = video.onDecodeCallback;
@@ -249,6 +257,12 @@ async function runOne(kind, pair) {
     record.in_browser_ms = stats(window_.map((s) => s[1] - s[2]));
     record.decode_ms = stats(window_.map((s) => s[3]));
     record.bad_barcodes = got.probe.bad;
+    record.over_30_ms = window_.filter((s) => s[1] > 30).length;
+    const stalls = got.probe.stalls.filter((st) => st[0] >= from);
+    record.main_thread_stalls = { n: stalls.length, total_ms: Math.round(stalls.reduce((a, st) => a + st[1], 0)),
+      max_ms: Math.round(Math.max(0, ...stalls.map((st) => st[1]))) };
+    // Samples over 30 ms decoded within 1 s after a main-thread stall began.
+    record.over_30_ms_after_stall = window_.filter((x) => x[1] > 30 && stalls.some((st) => x[0] >= st[0] && x[0] - st[0] < 1000)).length;
     record.ws_messages = got.probe.msgs;
     record.player = got.m;
     record.page_errors = errors;
@@ -281,7 +295,7 @@ for (let pair = 1; pair <= PAIRS; pair++) {
     fs.appendFileSync(path.join(opt.out, 'runs.jsonl'), JSON.stringify(r) + '\n');
     records.push(r);
     console.log(`${kind.padEnd(6)} pair ${pair}: n ${r.total_ms.n}, total p50/p90/p99/max ${fmt(r.total_ms)} ms; to browser ${fmt(r.to_browser_ms)}; ` +
-      `in browser ${fmt(r.in_browser_ms)}; bad barcodes ${r.bad_barcodes}; late ${r.player.lateFrames}; ${r.player.decoder}/${r.player.renderer}; ` +
+      `in browser ${fmt(r.in_browser_ms)}; > 30 ms ${r.over_30_ms} (${r.over_30_ms_after_stall} within 1 s of a page stall); page stalls > 50 ms ${r.main_thread_stalls.n} (${r.main_thread_stalls.total_ms} ms, max ${r.main_thread_stalls.max_ms}); bad barcodes ${r.bad_barcodes}; late ${r.player.lateFrames}; ${r.player.decoder}/${r.player.renderer}; ` +
       `load ${r.loadavg_before} → ${r.loadavg_after}${r.exited_early.length ? `; EXITED EARLY ${r.exited_early}` : ''}`);
   }
 }
