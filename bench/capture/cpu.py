@@ -19,6 +19,7 @@ One line per run, then per-pair ratios and their median; every run's record in O
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -195,6 +196,7 @@ def main() -> int:
                       flush=True)
     finally:
         stop(relay)
+        shutil.rmtree(tmp, ignore_errors=True)
     print('\npair | agent ms/s | ffmpeg ms/s | CPU ratio | agent VmHWM MiB | ffmpeg VmHWM MiB | RSS ratio')
     cpu_ratios, rss_ratios = [], []
     for pair in range(1, a.pairs + 1):
