@@ -25,7 +25,7 @@ void Pipeline::open() {
   if (!codec) throw std::runtime_error("encoder: unknown codec \"" + cfg_.output.codec + "\"");
   std::unique_ptr<Source> source;
   std::string source_error;
-  const std::atomic<bool> never{false};
+  static const std::atomic<bool> never{false};  // static: the first Source keeps a reference to it
   try {
     source = std::make_unique<Source>(cfg_.input, never);
   } catch (const SourceError& e) {
