@@ -128,7 +128,11 @@ void SourceReader::read_until_lost() {
   FramePtr frame = make_frame();
   while (!interrupted()) {
     const int err = source_->read(frame.get());
-    if (err == AVERROR_EXIT) return;  // stop or pause: run() handles both
+    if (err == AVERROR_EXIT) {
+      if (interrupted()) return;  // stop or pause: run() handles both
+      lost("read interrupted");   // anything else: reopen rather than spin on a sticky I/O error
+      return;
+    }
     if (err == AVERROR_EOF && source_->finite()) {
       if (in_.on_end == "exit") {
         LOG_NOTICE("source %s: end of input", name_.c_str());

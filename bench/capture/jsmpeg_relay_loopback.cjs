@@ -1,6 +1,7 @@
-// Runs JSMpeg's websocket-relay.js (third_party/, unmodified) with both of its servers on 127.0.0.1: it calls
-// listen(port) with no host, i.e. every address, and the benchmark's servers must stay on loopback.
-//   node jsmpeg_relay_loopback.cjs SECRET STREAM_PORT WEBSOCKET_PORT
+// Runs JSMpeg's websocket-relay.js (unmodified, fetched by latency.mjs into RELAY_JS) with both of its servers
+// on 127.0.0.1: it calls listen(port) with no host, i.e. every address, and the benchmark's servers must stay on
+// loopback.
+//   RELAY_JS=PATH node jsmpeg_relay_loopback.cjs SECRET STREAM_PORT WEBSOCKET_PORT
 'use strict';
 const net = require('net');
 const listen = net.Server.prototype.listen;
@@ -14,4 +15,11 @@ net.Server.prototype.listen = function (...args) {
   }
   return listen.apply(this, args);
 };
-require('./third_party/websocket-relay.js');
+// It require()s 'ws', which lives in this directory's node_modules (npm ci here), not beside it.
+const wsPath = require.resolve('ws');
+const Module = require('module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return request === 'ws' ? wsPath : resolve.call(this, request, ...rest);
+};
+require(process.env.RELAY_JS);

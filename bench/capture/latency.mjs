@@ -4,7 +4,7 @@
 //   agent:  barcode_source.py → FIFO → mpegcast-capture (--input pipe:FIFO) → HTTP POST → mpegcast-relay
 //           → ws://…/live/cam1 → player.html (served by the relay) in headless Chromium
 //   jsmpeg: barcode_source.py → FIFO → ffmpeg (JSMpeg README flags) → HTTP POST → JSMpeg's websocket-relay.js
-//           (third_party/, on 127.0.0.1) → ws://… → the same player.html files (served to Chromium by
+//           (fetched once into bench/out/, on 127.0.0.1) → ws://… → the same player.html files (served to Chromium by
 //           page.route from the same build's web root, on the websocket-relay's own origin)
 //
 // The source paints CLOCK_REALTIME (10 µs units) into every picture as a barcode (barcode_source.py). The page
@@ -48,6 +48,24 @@ const SECONDS = Math.min(1800, Math.max(5, Number(opt.seconds)));
 const WARMUP = Math.min(60, Math.max(0, Number(opt.warmup)));
 const ORDER = opt.order.split(',');
 const BUILD = path.resolve(opt['build-dir']);
+
+// The comparison's relay: JSMpeg's websocket-relay.js, fetched once (pinned commit, checked by SHA-256) rather
+// than kept in this repository.
+const RELAY_JS_URL = 'https://raw.githubusercontent.com/phoboslab/jsmpeg/924acfbd96fdf15e6748d1368a36d79d8f4cecf6/websocket-relay.js';
+const RELAY_JS_SHA256 = 'b1b76c59c0029110f7cf1bcee4728ecfa0087f5e3189262c206f3cf0282082f1';
+async function relayJs() {
+  const file = path.join(REPO, 'bench', 'out', 'websocket-relay.js');
+  if (!fs.existsSync(file)) {
+    const res = await fetch(RELAY_JS_URL);
+    if (!res.ok) throw new Error(`${RELAY_JS_URL}: HTTP ${res.status}`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  }
+  const { createHash } = await import('node:crypto');
+  const sum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  if (sum !== RELAY_JS_SHA256) throw new Error(`${file}: SHA-256 ${sum}, expected ${RELAY_JS_SHA256} (delete it to fetch again)`);
+  return file;
+}
 const WEB_ROOT = path.join(BUILD, 'web');
 const STREAM = 'cam1';
 const SECRET = 'benchsecret';
@@ -189,7 +207,8 @@ async function runOne(kind, pair) {
       procs.push(start(`relay-${tag}`, path.join(BUILD, 'relay/mpegcast-relay'), ['-c', conf, '--listen', `127.0.0.1:${viewPort}`,
         '--ingest-listen', `127.0.0.1:${ingestPort}`, '--web-root', WEB_ROOT]));
     } else {
-      procs.push(start(`wsrelay-${tag}`, process.execPath, [path.join(HERE, 'jsmpeg_relay_loopback.cjs'), SECRET, String(ingestPort), String(viewPort)]));
+      procs.push(start(`wsrelay-${tag}`, process.execPath, [path.join(HERE, 'jsmpeg_relay_loopback.cjs'), SECRET, String(ingestPort), String(viewPort)],
+        { env: { ...process.env, RELAY_JS: await relayJs() } }));
     }
     await waitPort(viewPort, 10_000);
     await waitPort(ingestPort, 10_000);
