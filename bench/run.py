@@ -370,6 +370,7 @@ def run_one(args, bins, config, transport, n, rep):
         # Steady window: sample every second.
         t0 = time.monotonic()
         cpu0 = cpu_all()
+        cpu0_each = [proc_cpu_s(pid) for pid in relay_pids]
         pub_cpu0, view_cpu0 = proc_cpu_s(pub.pid), proc_cpu_s(viewers.pid)
         rss_max = hwm = 0
         samples = []
@@ -394,6 +395,7 @@ def run_one(args, bins, config, transport, n, rep):
             t_last, cpu_last = now, cpu
         t1 = t_last
         cpu1 = cpu_last
+        cpu1_each = [proc_cpu_s(pid) for pid in relay_pids]
         pub_cpu1, view_cpu1 = proc_cpu_s(pub.pid), proc_cpu_s(viewers.pid)
         if perf is not None:
             try:
@@ -434,6 +436,9 @@ def run_one(args, bins, config, transport, n, rep):
             "cpu_ms_per_s": round(cpu_ms_per_s, 1),
             "cpu_ms_per_s_per_viewer_per_mbps": round(cpu_ms_per_s / egress_mbps, 4) if egress_mbps > 0 else float("nan"),
             "cpu_samples_ms_per_s": samples,
+            # each relay's share, the first relay (the origin with edges) first
+            "cpu_ms_per_s_each": [round((b - a) * 1000 / window, 1) if a is not None and b is not None and window > 0 else None
+                                  for a, b in zip(cpu0_each, cpu1_each)],
             "rss_mb": round(rss_max / 1024, 1),
             "hwm_mb": round(hwm / 1024, 1),
             "p50_ms": round(rep_json["latency_ms"]["p50"], 2),
