@@ -318,9 +318,6 @@ def run_one(args, bins, config, transport, n, rep):
             if edges_k and edge_kind == "push":
                 pushed, push = start_edges(args, tmp, n, extra, tag, edges_k)
                 edges = [(p, vport, None) for p, vport in pushed]
-            elif edges_k:
-                shared = free_port() if edge_kind == "reuse" else None
-                edges = start_pull_edges(args, tmp, n, extra, tag, edges_k, port, shared)
             conf = tmp / "relay.conf"
             relay_config(conf, tmp, port, ingest_port, raw_port, n, extra + push)
             tproc = spawn(pinned("target", [bins["relay"], "-c", conf, *args.relay_arg]), OUT / "relay.log", tag)
@@ -329,6 +326,11 @@ def run_one(args, bins, config, transport, n, rep):
         # Both targets open every listener before serving any, so the viewer port answering is
         # enough (a probe of the ingest port would count as a publisher connecting and leaving).
         wait_listening(port, tproc)
+        if edges_k and edge_kind in ("pull", "reuse"):
+            # Started after the origin, so stop_all (newest first) stops them before it: no pull sees its
+            # upstream go away at the end of a run.
+            shared = free_port() if edge_kind == "reuse" else None
+            edges = start_pull_edges(args, tmp, n, extra, tag, edges_k, port, shared)
         if transport == "http":
             url = f"http://127.0.0.1:{ingest_port}/publish/{STREAM}"
         else:
