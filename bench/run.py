@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 INPUT = OUT / "input.ts"
 COLUMNS = ["target", "transport", "N", "slow", "cpu_ms_per_s", "cpu_ms_per_s_per_viewer_per_mbps", "rss_mb",
-           "p50_ms", "p99_ms", "max_ms", "lost", "join_p50_ms", "fast_rx_mbps", "edges", "coalesce_ms"]
+           "p50_ms", "p99_ms", "max_ms", "lost", "join_p50_ms", "fast_rx_mbps", "edges", "coalesce_ms", "edge_kind"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STREAM = "bench"
 
@@ -227,11 +228,11 @@ ingest = {{
 """ + extra)
 
 
-def start_edges(args, tmp, n, extra, tag):
-    """Topology 2/3 of DESIGN.md: --edges K relays, each fed by a tcp:// push link from the origin
+def start_edges(args, tmp, n, extra, tag, edges_k):
+    """Topology 2/3 of DESIGN.md: K relays, each fed by a tcp:// push link from the origin
     (the relay the publisher feeds). Returns [(Popen, viewer port)] and the origin's `push` list."""
     edges, links = [], []
-    for k in range(args.edges):
+    for k in range(edges_k):
         port, ingest_port, raw_port = free_port(), free_port(), free_port()
         conf = tmp / f"edge{k}.conf"
         relay_config(conf, tmp, port, ingest_port, raw_port, n, extra, node=f"edge{k}")
@@ -240,6 +241,36 @@ def start_edges(args, tmp, n, extra, tag):
         edges.append((proc, port))
         links.append(f'{{ stream = "{STREAM}"; url = "tcp://127.0.0.1:{raw_port}"; }}')
     return edges, "push = ( " + ", ".join(links) + " );\n" if links else ""
+
+
+def start_pull_edges(args, tmp, n, extra, tag, edges_k, origin_port, shared_port=None):
+    """K relays that pull stream `bench` on demand from the origin's viewer port (relay.conf `pull`,
+    `GET /live/bench.ts`). With `shared_port` they all listen on that one port with `reuse_port = true`
+    (topology 2: the kernel spreads the viewers) and each answers its API on its own `api_listen`.
+    Returns [(Popen, viewer port, api port)]."""
+    edges = []
+    for k in range(edges_k):
+        port = shared_port or free_port()
+        api_port, ingest_port, raw_port = free_port(), free_port(), free_port()
+        pull = (f'pull = ( {{ streams = "{STREAM}"; upstreams = [ "http://127.0.0.1:{origin_port}" ]; on_demand = true; '
+                f'idle_timeout_s = 10; start_timeout_s = 5; }} );\n')
+        reuse = 'reuse_port = true;\n' if shared_port else ''
+        conf = tmp / f"edge{k}.conf"
+        relay_config(conf, tmp, port, ingest_port, raw_port, n, extra + pull + reuse + f'api_listen = "127.0.0.1:{api_port}";\n',
+                     node=f"edge{k}")
+        proc = spawn(pinned("target", [args.bins["relay"], "-c", conf, *args.relay_arg]), OUT / "relay.log", f"{tag} edge{k}")
+        wait_listening(api_port, proc)  # with reuse_port the viewer port answers as soon as the first one listens
+        edges.append((proc, port, api_port))
+    return edges
+
+
+def api_viewers(api_port):
+    """`viewers` of stream `bench` from a relay's /api/v1/streams/bench, None when unreadable."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/v1/streams/{STREAM}", timeout=2) as r:
+            return json.loads(r.read()).get("viewers")
+    except (OSError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,23 +298,26 @@ class ViewerEvents:
         self.end.set()
 
 
-def run_one(args, bins, target, transport, n, rep):
+def run_one(args, bins, config, transport, n, rep):
+    """One run of `config` (parse_config) with N viewers."""
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mpegcast-bench-"))
     port, ingest_port, raw_port = free_port(), free_port(), free_port()
-    edges_k = args.edges if target == "relay" else 0
+    target, edge_kind, edges_k = config["target"], config["edge_kind"], config["edges"]
     coalesce = args.coalesce_ms if target == "relay" else 0
-    tag = f"{target} {transport} N={n} slow={args.slow_frac} rep={rep} edges={edges_k} coalesce_ms={coalesce}"
+    tag = f"{target} {transport} N={n} slow={args.slow_frac} rep={rep} edges={edges_k} kind={edge_kind} coalesce_ms={coalesce}"
     result = {"time": datetime.datetime.now().isoformat(timespec="seconds"), "target": target, "transport": transport,
-              "N": n, "slow": args.slow_frac, "rep": rep, "edges": edges_k, "coalesce_ms": coalesce, "pin": bool(PIN), "git_head": git_revision(),
+              "N": n, "slow": args.slow_frac, "rep": rep, "edges": edges_k, "edge_kind": edge_kind, "config": config["name"],
+              "coalesce_ms": coalesce, "pin": bool(PIN), "git_head": git_revision(),
               "binary": binary_identity(bins[target]), "loadavg_before": loadavg(), "ok": False}
     try:
-        edges = []
+        edges = []  # [(Popen, viewer port, api port or None)]
         if target == "relay":
             extra = f"hub = {{ coalesce_ms = {coalesce}; }};\n" if coalesce else ""
             push = ""
-            if edges_k:
-                edges, push = start_edges(args, tmp, n, extra, tag)
+            if edges_k and edge_kind == "push":
+                pushed, push = start_edges(args, tmp, n, extra, tag, edges_k)
+                edges = [(p, vport, None) for p, vport in pushed]
             conf = tmp / "relay.conf"
             relay_config(conf, tmp, port, ingest_port, raw_port, n, extra + push)
             tproc = spawn(pinned("target", [bins["relay"], "-c", conf, *args.relay_arg]), OUT / "relay.log", tag)
@@ -292,6 +326,11 @@ def run_one(args, bins, target, transport, n, rep):
         # Both targets open every listener before serving any, so the viewer port answering is
         # enough (a probe of the ingest port would count as a publisher connecting and leaving).
         wait_listening(port, tproc)
+        if edges_k and edge_kind in ("pull", "reuse"):
+            # Started after the origin, so stop_all (newest first) stops them before it: no pull sees its
+            # upstream go away at the end of a run.
+            shared = free_port() if edge_kind == "reuse" else None
+            edges = start_pull_edges(args, tmp, n, extra, tag, edges_k, port, shared)
         if transport == "http":
             url = f"http://127.0.0.1:{ingest_port}/publish/{STREAM}"
         else:
@@ -301,8 +340,9 @@ def run_one(args, bins, target, transport, n, rep):
         if pub.poll() is not None:
             raise RuntimeError(f"publisher exited with status {pub.returncode} (see {OUT / 'publish.log'})")
 
-        # Viewers: on the target, or split evenly over the edges (one load process per edge).
-        view_ports = [p for _, p in edges] or [port]
+        # Viewers: on the target, or split evenly over the edges (one load process per edge), or all on
+        # the one port the reuse_port edges share (one load process; the kernel spreads them).
+        view_ports = sorted({p for _, p, _ in edges}) or [port]
         vlog = open(OUT / "viewers.log", "ab")
         vlog.write(f"=== {result['time']} {tag}\n".encode())
         viewers_list, evs, reports = [], [], []
@@ -321,7 +361,9 @@ def run_one(args, bins, target, transport, n, rep):
         for e in evs:
             if not e.start.wait(timeout=ramp_s + 25 + args.warmup):
                 raise RuntimeError("the viewers never started their steady window (see viewers.log)")
-        relay_pids = [tproc.pid] + [p.pid for p, _ in edges]
+        relay_pids = [tproc.pid] + [p.pid for p, _, _ in edges]
+        if any(a for _, _, a in edges):  # how the viewers spread over the pulling edges (reuse_port: the kernel's choice)
+            result["viewers_per_edge_at_start"] = [api_viewers(a) for _, _, a in edges]
 
         def cpu_all():
             vals = [proc_cpu_s(pid) for pid in relay_pids]
@@ -330,6 +372,7 @@ def run_one(args, bins, target, transport, n, rep):
         # Steady window: sample every second.
         t0 = time.monotonic()
         cpu0 = cpu_all()
+        cpu0_each = [proc_cpu_s(pid) for pid in relay_pids]
         pub_cpu0, view_cpu0 = proc_cpu_s(pub.pid), proc_cpu_s(viewers.pid)
         rss_max = hwm = 0
         samples = []
@@ -354,6 +397,7 @@ def run_one(args, bins, target, transport, n, rep):
             t_last, cpu_last = now, cpu
         t1 = t_last
         cpu1 = cpu_last
+        cpu1_each = [proc_cpu_s(pid) for pid in relay_pids]
         pub_cpu1, view_cpu1 = proc_cpu_s(pub.pid), proc_cpu_s(viewers.pid)
         if perf is not None:
             try:
@@ -380,7 +424,7 @@ def run_one(args, bins, target, transport, n, rep):
             rep_json["fast"]["open_in_window"] = sum(r["fast"]["open_in_window"] for r in reps)
             rep_json["fast_rx_bps"] = sum(r["fast_rx_bps"] for r in reps) / len(reps)
             rep_json["per_edge"] = reps
-        if tproc.poll() is not None or any(p.poll() is not None for p, _ in edges):
+        if tproc.poll() is not None or any(p.poll() is not None for p, _, _ in edges):
             raise RuntimeError(f"{target} (or an edge) exited during the run")
 
         window = t1 - t0
@@ -394,6 +438,9 @@ def run_one(args, bins, target, transport, n, rep):
             "cpu_ms_per_s": round(cpu_ms_per_s, 1),
             "cpu_ms_per_s_per_viewer_per_mbps": round(cpu_ms_per_s / egress_mbps, 4) if egress_mbps > 0 else float("nan"),
             "cpu_samples_ms_per_s": samples,
+            # each relay's share, the first relay (the origin with edges) first
+            "cpu_ms_per_s_each": [round((b - a) * 1000 / window, 1) if a is not None and b is not None and window > 0 else None
+                                  for a, b in zip(cpu0_each, cpu1_each)],
             "rss_mb": round(rss_max / 1024, 1),
             "hwm_mb": round(hwm / 1024, 1),
             "p50_ms": round(rep_json["latency_ms"]["p50"], 2),
@@ -417,7 +464,24 @@ def run_one(args, bins, target, transport, n, rep):
     return result
 
 
+def parse_config(spec, args=None):
+    """'floor', 'relay', 'push:K', 'pull:K' or 'reuse:K' → {name, target, edge_kind, edges}. A plain 'relay'
+    takes its edges from --edges / --pull-edges / --reuse-port when `args` is given."""
+    name, _, k = spec.partition(":")
+    if name in ("floor", "relay") and not k:
+        if name == "relay" and args is not None and args.pull_edges:
+            return {"name": spec, "target": "relay", "edge_kind": "reuse" if args.reuse_port else "pull", "edges": args.pull_edges}
+        if name == "relay" and args is not None and args.edges:
+            return {"name": spec, "target": "relay", "edge_kind": "push", "edges": args.edges}
+        return {"name": spec, "target": name, "edge_kind": None, "edges": 0}
+    if name in ("push", "pull", "reuse") and k.isdigit() and 0 < int(k) <= 16:
+        return {"name": spec, "target": "relay", "edge_kind": name, "edges": int(k)}
+    sys.exit(f"run.py: --configs: {spec!r} is not floor, relay, push:K, pull:K or reuse:K (1 <= K <= 16)")
+
+
 def fmt(v):
+    if v is None:
+        return "-"
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 0.1 and v != 0 else f"{v:.2f}".rstrip("0").rstrip(".")
     return str(v)
@@ -512,6 +576,16 @@ def main():
                     help="relay only: K edge relays fed by tcp:// push links from the first; the viewers are split "
                          "over the edges (1 = one cascade hop; CPU and RSS are summed over all relays)")
     ap.add_argument("--coalesce-ms", type=int, default=0, help="relay only: hub.coalesce_ms (default 0)")
+    ap.add_argument("--pull-edges", type=int, default=0,
+                    help="relay only: K edge relays that pull on demand from the first (relay.conf `pull`); the viewers "
+                         "are split over them (1 = one pull hop)")
+    ap.add_argument("--reuse-port", action="store_true",
+                    help="with --pull-edges: the edges share one viewer port (reuse_port = true, topology 2) and one "
+                         "viewers process connects to it; the kernel spreads the viewers")
+    ap.add_argument("--configs", metavar="LIST",
+                    help="comma-separated configurations run in turn for each N and repeat (A B C A B C ...): floor, relay "
+                         "(one relay), push:K, pull:K, reuse:K (K edges fed by push, pulling, pulling on one shared "
+                         "port); overrides --target, --alternate and the edge options")
     args = ap.parse_args()
 
     if args.plot_from:
@@ -536,18 +610,29 @@ def main():
             sys.exit("run.py: --pin needs 2 CPUs and taskset (util-linux)")
         PIN.update({"target": "0", "load": "1"})
     ensure_input(args)
-    targets = ["floor", "relay"] if args.alternate else [args.target]
+    if args.configs:
+        configs = [parse_config(x.strip()) for x in args.configs.split(",") if x.strip()]
+    else:
+        configs = [parse_config(t, args) for t in (["floor", "relay"] if args.alternate else [args.target])]
     results = []
     header = False
     for n in ns:
         for rep in range(args.repeat):
-            for target in targets:
-                transport = "tcp" if target == "floor" else args.transport
-                r = run_one(args, bins, target, transport, n, rep)
+            for config in configs:
+                transport = "tcp" if config["target"] == "floor" else args.transport
+                r = run_one(args, bins, config, transport, n, rep)
                 results.append(r)
                 emit(r, header)
                 header = True
-    if args.alternate:
+    if args.configs:
+        print("N\tconfig\truns\tcpu_ms_per_s (mean)\tp50_ms (mean)\tp99_ms (mean)\tlost")
+        for n in ns:
+            for c in configs:
+                rs = [r for r in results if r["ok"] and r["N"] == n and r["config"] == c["name"]]
+                print(f"{n}\t{c['name']}\t{len(rs)}\t{fmt(mean([r['cpu_ms_per_s'] for r in rs]))}\t"
+                      f"{fmt(mean([r['p50_ms'] for r in rs]))}\t{fmt(mean([r['p99_ms'] for r in rs]))}\t"
+                      f"{sum(r['lost'] for r in rs)}")
+    elif args.alternate:
         print("N\trelay/floor cpu ratio (mean over repeats)")
         for n in ns:
             f = mean([r["cpu_ms_per_s"] for r in results if r["ok"] and r["N"] == n and r["target"] == "floor"])
