@@ -9,6 +9,7 @@
 #include "cascade_via.h"
 #include "fuzz_check.h"
 #include "fuzz_config_text.h"
+#include "link_scheme.h"
 #include "log.h"
 #include "relay_config.h"
 #include "stream_name.h"
@@ -32,7 +33,8 @@ void check(const RelayConfig& c) {
   }
   for (const PushConfig& p : c.push) {
     FUZZ_CHECK(valid_stream_name(p.stream));
-    FUZZ_CHECK(p.target.scheme == "http" || p.target.scheme == "ws" || p.target.scheme == "tcp");
+    const LinkScheme* scheme = find_link_scheme(p.target.scheme);  // http, ws, tcp, udp, srt: the table's push rows
+    FUZZ_CHECK(scheme && scheme->push);
     FUZZ_CHECK(p.target.port > 0 && p.target.port <= 65535 && !p.target.host.empty());
   }
 }
