@@ -156,16 +156,14 @@ void DemandWatcher::run() {
     }
     if (stop_) break;
     if (failed && *total == 0) total.reset();
-    const int64_t now = now_ms();
     const bool was_decided = decided_;
-    const bool before = policy_.encoding();
-    const bool encode = policy_.update(now, total);
+    bool before, encode;
     {
       std::lock_guard<std::mutex> lock(status_mu_);
-      encoding_ = encode;
+      before = policy_.encoding();
+      encode = policy_.update(now_ms(), total);
       unknown_ = !total;
       viewers_ = total.value_or(0);
-      if (!total || *total > 0) last_demand_ms_ = now;
       if (!encode && (before || !was_decided)) paused_since_ = static_cast<long>(std::time(nullptr));
     }
     if (!was_decided || encode != before) {
@@ -187,8 +185,8 @@ std::string DemandWatcher::describe() const {
   if (!decided_) return "asking the relays";
   if (unknown_) return "relay not answering: encoding";
   if (viewers_ > 0) return "watched (" + std::to_string(viewers_) + " viewers)";
-  if (!encoding_) return "nobody watching: paused since " + hms(paused_since_);
-  const int64_t left_ms = std::max<int64_t>(0, cfg_.linger_s * 1000 - (now_ms() - last_demand_ms_));
+  if (!policy_.encoding()) return "nobody watching: paused since " + hms(paused_since_);
+  const int64_t left_ms = std::max<int64_t>(0, cfg_.linger_s * 1000 - (now_ms() - policy_.last_demand_ms()));
   return "nobody watching: pausing in " + std::to_string((left_ms + 999) / 1000) + " s";
 }
 

@@ -48,6 +48,8 @@ class DemandPolicy {
   /// it after `linger_ms` without a viewer. `now_ms`: CLOCK_MONOTONIC ms.
   bool update(int64_t now_ms, std::optional<int64_t> viewers);
   bool encoding() const { return encoding_; }
+  /// CLOCK_MONOTONIC ms of the last reading with demand (or of the first reading).
+  int64_t last_demand_ms() const { return last_demand_ms_; }
 
  private:
   const int64_t linger_ms_;
@@ -85,7 +87,7 @@ class DemandWatcher {
 
   const DemandConfig cfg_;
   const std::function<void(bool)> on_change_;
-  DemandPolicy policy_;
+  DemandPolicy policy_;  // guarded by status_mu_ (updated on the thread, read by describe())
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> decided_{false};
@@ -94,10 +96,8 @@ class DemandWatcher {
   std::condition_variable wait_cv_;
 
   mutable std::mutex status_mu_;
-  bool encoding_ = true;
   bool unknown_ = false;
   int64_t viewers_ = 0;
-  int64_t last_demand_ms_ = 0;
   long paused_since_ = 0;  // time_t
   std::vector<std::string> errors_;  // per URL, "" while it answers
 };
