@@ -4,7 +4,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_TARGETS=(ts_hub http_request_parser http_response_parser cascade_via video_format relay_config capture_config)
+ALL_TARGETS=(ts_hub http_request_parser http_response_parser cascade_via video_format relay_config capture_config demand_answer)
 
 usage() {
   cat <<EOF

@@ -1,6 +1,7 @@
 // mpegcast-capture with on_demand = true: nobody watching costs ~0 CPU; a viewer arriving (at the
 // relay, or at an edge that pulls on demand from it) gets a picture within a second; encoding
-// stops demand_linger_s after the last viewer left. Real relays, a real agent, decoded pictures.
+// stops demand_linger_s after the last viewer left; a relay API answering garbage counts as demand.
+// Real relays, a real agent, decoded pictures.
 #define BOOST_TEST_MODULE capture_demand
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "decode_pictures.h"
+#include "free_port.h"
 #include "process.h"
 #include "relay_process.h"
 #include "ws_client.h"
@@ -167,4 +169,30 @@ BOOST_AUTO_TEST_CASE(demand_travels_up_through_a_pull_on_demand_edge) {
     BOOST_TEST(paused_after_s >= 2.8);  // the edge's pull counts as demand until its idle timeout
     BOOST_TEST(paused_after_s < 5.5);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_relay_answering_garbage_counts_as_demand) {
+  // A "relay API" that answers every request with 300 KiB of bytes that are no stream document
+  // (a wrong demand_urls entry, or a hostile server): the agent fails open, encodes, and says so
+  // once, not at every poll.
+  const uint16_t port = free_port();
+  Process junk("junk-api", {"/usr/bin/python3", "-c",
+                            "import http.server,os,sys\n"
+                            "class H(http.server.BaseHTTPRequestHandler):\n"
+                            "  def do_GET(self):\n"
+                            "    b=os.urandom(300*1024); self.send_response(200); self.send_header('Content-Length',str(len(b)));"
+                            " self.end_headers(); self.wfile.write(b)\n"
+                            "  def log_message(self,*a): pass\n"
+                            "s=http.server.HTTPServer(('127.0.0.1'," + std::to_string(port) + "),H); print('listening',flush=True);"
+                            " s.serve_forever()\n"});
+  BOOST_TEST_REQUIRE(junk.wait_for_log("^listening", 10000), junk.log_path());
+  RelayProcess relay("", "relay-junk");
+  auto agent = demand_agent("agent-junk", "http://127.0.0.1:" + std::to_string(relay.ingest_port()) + "/publish/cam1",
+                            "http://127.0.0.1:" + std::to_string(port) + "/api/v1/streams/cam1");
+  relay.wait_live("cam1");
+  std::this_thread::sleep_for(2s);  // ~20 polls
+  BOOST_TEST_REQUIRE(agent->running(), agent->log_path());
+  const std::string log = agent->log_text();
+  BOOST_TEST(count_lines(log, "on demand: .*not a stream document.*encoding while it does not answer") == 1, log);
+  BOOST_TEST(count_lines(log, "encoding paused") == 0, log);
 }
