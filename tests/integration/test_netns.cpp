@@ -169,7 +169,9 @@ BOOST_AUTO_TEST_CASE(tree_across_namespaces_with_a_slow_and_a_lossy_hop, *boost:
                                << v->ws.data().size() * 8 / secs / 1000 << " kbit/s, longest without a new picture "
                                << v->longest_freeze_s << " s");
     // The slow and the lossy edge may see a damaged picture per lag skip upstream (checked below).
-    if (v != &v_slow && v != &v_lossy) BOOST_TEST(decoded[v->name].errors == 0, v->name << ": " << decoded[v->name].error_text);
+    // The origin's viewer decodes cleanly. Every viewer behind mid may see a damaged picture per lag skip there
+    // (checked below): in a sanitizer build mid itself can fall far enough behind to skip its own viewer.
+    if (v == &v_origin) BOOST_TEST(decoded[v->name].errors == 0, v->name << ": " << decoded[v->name].error_text);
   }
   const nlohmann::json mid_cam = mid.stream("cam1"), slow_cam = slow.stream("cam1"), lossy_cam = lossy.stream("cam1");
   BOOST_TEST_MESSAGE("origin bitrate in: " << origin.stream("cam1").value("bitrate_in_bps", 0) << " bit/s");
@@ -197,6 +199,7 @@ BOOST_AUTO_TEST_CASE(tree_across_namespaces_with_a_slow_and_a_lossy_hop, *boost:
   // hub cuts at chunk, not picture, boundaries): at most one damaged picture per skip, the rest of
   // the stream decodes.
   BOOST_TEST(static_cast<uint64_t>(decoded[v_slow.name].errors) <= mid_skips, decoded[v_slow.name].error_text);
+  BOOST_TEST(static_cast<uint64_t>(decoded[v_mid.name].errors) <= mid_skips, decoded[v_mid.name].error_text);
   BOOST_TEST(slow_delay.max_s <= bound_s);
   BOOST_TEST(decoded[v_slow.name].frames_decoded >= 0.3 * kFps * secs, "the slow edge's viewer stopped decoding");
   BOOST_TEST(v_slow.longest_freeze_s < 3.0, "the slow edge's viewer froze");
